@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Makes the local Docker images that Berth's tests use exist in the daemon. No registry is needed:
+# everything is built from this machine's Debian packages (see tests/images/).
+#
+#   berth-fixture/busybox:1      FROM scratch + Debian's static busybox
+#   berth-fixture/servers:1      Debian 12 rootfs (mmdebstrap) with nginx, PostgreSQL, MariaDB,
+#                                Redis, PHP-FPM; berth-fixture/servers-rootfs:1 is the raw import
+#   berth-fixture/postgres:1     also postgres:15-alpine, postgres:16-alpine, postgres:18-alpine
+#   berth-fixture/mariadb:1      also mysql:8.0, mariadb:10.11, mariadb:11
+#   berth-fixture/redis:1        also redis:7-alpine, redis:alpine, redis:7
+#   berth-fixture/nginx:1        also nginx:alpine, nginx:1.25-alpine, nginx:latest
+#   berth-fixture/php-fpm:1      also php:8.3-fpm-alpine, php:8.2-fpm-alpine
+#
+# Idempotent and cached. The key is the sha256 of every file under tests/images/ and of this
+# script; every image carries it as the label berth.fixture.key.
+#   1. all images present with the current key: nothing to do;
+#   2. else ${BERTH_CACHE_DIR:-/var/cache/berth}/fixture-images-<key>.tar.gz exists: docker load it;
+#   3. else build (the Debian rootfs is reused when tests/images/servers/base/ did not change) and
+#      docker save everything into that file.
+#
+# Needs: a running dockerd, /usr/bin/docker (Debian's client; builds use the classic builder),
+# busybox-static, mmdebstrap, eatmydata (only for a build), root (for mmdebstrap).
+# Environment: DOCKER_BIN (default /usr/bin/docker), BERTH_CACHE_DIR (default /var/cache/berth),
+# BERTH_FIXTURE_NO_CACHE=1 (neither read nor write the cache file).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+images_dir="$repo/tests/images"
+cache_dir="${BERTH_CACHE_DIR:-/var/cache/berth}"
+
+DOCKER="${DOCKER_BIN:-/usr/bin/docker}"
+if [ ! -x "$DOCKER" ]; then
+  DOCKER="$(command -v docker || true)"
+fi
+[ -n "$DOCKER" ] || { echo "fixture-images: no docker client found" >&2; exit 1; }
+# The classic builder: no buildx plugin is needed and the daemon's API 1.41 is enough.
+export DOCKER_BUILDKIT=0
+
+roles=(postgres mariadb redis nginx php-fpm)
+declare -A aliases=(
+  [postgres]="postgres:15-alpine postgres:16-alpine postgres:18-alpine"
+  [mariadb]="mysql:8.0 mariadb:10.11 mariadb:11"
+  [redis]="redis:7-alpine redis:alpine redis:7"
+  [nginx]="nginx:alpine nginx:1.25-alpine nginx:latest"
+  [php-fpm]="php:8.3-fpm-alpine php:8.2-fpm-alpine"
+)
+rootfs_ref=berth-fixture/servers-rootfs:1
+servers_ref=berth-fixture/servers:1
+busybox_ref=berth-fixture/busybox:1
+
+# Every reference that must carry the current key.
+all_refs=("$busybox_ref" "$rootfs_ref" "$servers_ref")
+for role in "${roles[@]}"; do
+  all_refs+=("berth-fixture/$role:1")
+  # shellcheck disable=SC2206
+  all_refs+=(${aliases[$role]})
+done
+
+log() { echo "fixture-images: $*" >&2; }
+now() { echo "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+# step NAME COMMAND... : runs COMMAND and prints how long it took.
+step() {
+  local name="$1" t
+  shift
+  t="$(now)"
+  "$@"
+  log "$(printf '%-34s %7ss' "$name" "$(since "$t")")"
+}
+
+hash_files() { # hash_files PATH... (relative to the repository): one sha256 over names and contents
+  (cd "$repo" && find "$@" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+label_of() { # label_of REF LABEL: the label's value, empty if the image or the label is missing
+  "$DOCKER" image inspect --format "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true
+}
+
+all_current() { # true when every reference exists and carries the current key
+  local ref
+  for ref in "${all_refs[@]}"; do
+    [ "$(label_of "$ref" berth.fixture.key)" = "$key" ] || return 1
+  done
+}
+
+tag_aliases() {
+  local role a
+  for role in "${roles[@]}"; do
+    for a in ${aliases[$role]}; do
+      "$DOCKER" tag "berth-fixture/$role:1" "$a"
+    done
+  done
+}
+
+load_cache() {
+  gunzip -c "$cache_file" | "$DOCKER" load -q >/dev/null
+  tag_aliases
+}
+
+build_busybox() {
+  local ctx
+  ctx="$(mktemp -d)"
+  cp -a "$images_dir/busybox/." "$ctx/"
+  cp /bin/busybox "$ctx/busybox"
+  "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" \
+    -t "$busybox_ref" "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
+build_rootfs() {
+  local build_log status=0
+  build_log="$(mktemp)"
+  "$DOCKER" rmi berth-fixture/servers-rootfs:building >/dev/null 2>&1 || true
+  bash "$images_dir/servers/base/build-rootfs.sh" 2>"$build_log" \
+    | "$DOCKER" import \
+        --change "LABEL berth.fixture.base-key=$base_key" \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["bash"]' \
+        - berth-fixture/servers-rootfs:building >/dev/null || status=$?
+  if [ "$status" -ne 0 ]; then
+    log "rootfs build failed (exit $status); last lines of its log:"
+    tail -n 40 "$build_log" >&2
+    rm -f "$build_log"
+    "$DOCKER" rmi berth-fixture/servers-rootfs:building >/dev/null 2>&1 || true
+    return "$status"
+  fi
+  rm -f "$build_log"
+  "$DOCKER" tag berth-fixture/servers-rootfs:building "$rootfs_ref"
+  "$DOCKER" rmi berth-fixture/servers-rootfs:building >/dev/null
+}
+
+# The rootfs image keeps its own base key and gets the current key as a label-only layer, so
+# editing an entrypoint does not rebuild the Debian rootfs.
+label_image() { # label_image FROM TO
+  printf 'FROM %s\n' "$1" \
+    | "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" -t "$2" - >/dev/null
+}
+
+relabel_rootfs() {
+  local id
+  label_image "$rootfs_ref" berth-fixture/servers-rootfs:relabel
+  id="$("$DOCKER" image inspect --format '{{.Id}}' berth-fixture/servers-rootfs:relabel)"
+  "$DOCKER" tag "$id" "$rootfs_ref"
+  "$DOCKER" rmi berth-fixture/servers-rootfs:relabel >/dev/null
+}
+
+build_role() { # build_role ROLE
+  "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" \
+    -t "berth-fixture/$1:1" "$images_dir/servers/$1" >/dev/null
+}
+
+save_cache() {
+  local tmp
+  mkdir -p "$cache_dir"
+  tmp="$(mktemp "$cache_dir/.fixture-images-$key.XXXXXX")"
+  # shellcheck disable=SC2064
+  trap "rm -f '$tmp'" EXIT
+  "$DOCKER" save "${all_refs[@]}" | gzip -1 > "$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$cache_file"
+  trap - EXIT
+}
+
+list_images() {
+  "$DOCKER" image ls --filter "label=berth.fixture.key=$key" \
+    --format '{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{.Size}}' | LC_ALL=C sort
+}
+
+# ---------------------------------------------------------------------------------------------
+
+"$DOCKER" info >/dev/null 2>&1 || { log "the Docker daemon does not answer ($DOCKER info)"; exit 1; }
+
+key="$(hash_files tests/images scripts/fixture-images.sh)"
+base_key="$(hash_files tests/images/servers/base)"
+cache_file="$cache_dir/fixture-images-$key.tar.gz"
+t_start="$(now)"
+
+# One run at a time (tests may start several).
+lock_dir="$cache_dir"
+mkdir -p "$lock_dir" 2>/dev/null && [ -w "$lock_dir" ] || lock_dir="${TMPDIR:-/tmp}"
+exec 9>"$lock_dir/.fixture-images.lock"
+if command -v flock >/dev/null; then
+  flock 9
+fi
+
+log "key $key"
+if all_current; then
+  log "all images are up to date"
+else
+  loaded=no
+  if [ "${BERTH_FIXTURE_NO_CACHE:-}" != 1 ] && [ -s "$cache_file" ]; then
+    if step "load $(basename "$cache_file")" load_cache && all_current; then
+      loaded=yes
+    else
+      log "the cache file did not give every image; building"
+    fi
+  fi
+  if [ "$loaded" = no ]; then
+    step "build $busybox_ref" build_busybox
+    if [ "$(label_of "$rootfs_ref" berth.fixture.base-key)" = "$base_key" ]; then
+      log "reusing $rootfs_ref (tests/images/servers/base unchanged)"
+    else
+      step "build $rootfs_ref (mmdebstrap)" build_rootfs
+    fi
+    step "label $rootfs_ref" relabel_rootfs
+    step "label $servers_ref" label_image "$rootfs_ref" "$servers_ref"
+    for role in "${roles[@]}"; do
+      step "build berth-fixture/$role:1" build_role "$role"
+    done
+    step "tag aliases" tag_aliases
+    all_current || { log "some images are missing after the build"; exit 1; }
+    if [ "${BERTH_FIXTURE_NO_CACHE:-}" != 1 ]; then
+      if step "save $cache_file" save_cache; then :; else
+        log "could not write $cache_file (continuing without a cache)"
+      fi
+    fi
+  fi
+  # Older builds of these images, now untagged.
+  "$DOCKER" image prune -f --filter label=berth.fixture.key >/dev/null 2>&1 || true
+fi
+log "$(printf '%-34s %7ss' total "$(since "$t_start")")"
+list_images
