@@ -4,7 +4,7 @@
 #
 #   berth-fixture/busybox:1      FROM scratch + Debian's static busybox
 #   berth-fixture/servers:1      Debian 12 rootfs (mmdebstrap) with nginx, PostgreSQL, MariaDB,
-#                                Redis, PHP-FPM; berth-fixture/servers-rootfs:1 is the raw import
+#                                Redis, PHP-FPM (berth-fixture/servers-rootfs:1 is its raw import)
 #   berth-fixture/postgres:1     also postgres:15-alpine, postgres:16-alpine, postgres:18-alpine
 #   berth-fixture/mariadb:1      also mysql:8.0, mariadb:10.11, mariadb:11
 #   berth-fixture/redis:1        also redis:7-alpine, redis:alpine, redis:7
@@ -48,8 +48,8 @@ rootfs_ref=berth-fixture/servers-rootfs:1
 servers_ref=berth-fixture/servers:1
 busybox_ref=berth-fixture/busybox:1
 
-# Every reference that must carry the current key.
-all_refs=("$busybox_ref" "$rootfs_ref" "$servers_ref")
+# Every reference that must carry the current key (the rootfs import carries the base key only).
+all_refs=("$busybox_ref" "$servers_ref")
 for role in "${roles[@]}"; do
   all_refs+=("berth-fixture/$role:1")
   # shellcheck disable=SC2206
@@ -93,7 +93,7 @@ tag_aliases() {
 }
 
 load_cache() {
-  gunzip -c "$cache_file" | "$DOCKER" load -q >/dev/null
+  gunzip -c "$cache_file" | "$DOCKER" load -q >/dev/null || return 1
   tag_aliases
 }
 
@@ -130,19 +130,11 @@ build_rootfs() {
   "$DOCKER" rmi berth-fixture/servers-rootfs:building >/dev/null
 }
 
-# The rootfs image keeps its own base key and gets the current key as a label-only layer, so
-# editing an entrypoint does not rebuild the Debian rootfs.
+# The rootfs import keeps only its base key; berth-fixture/servers:1 is the same file system with
+# the current key as a label-only layer, so editing an entrypoint does not rebuild the rootfs.
 label_image() { # label_image FROM TO
   printf 'FROM %s\n' "$1" \
     | "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" -t "$2" - >/dev/null
-}
-
-relabel_rootfs() {
-  local id
-  label_image "$rootfs_ref" berth-fixture/servers-rootfs:relabel
-  id="$("$DOCKER" image inspect --format '{{.Id}}' berth-fixture/servers-rootfs:relabel)"
-  "$DOCKER" tag "$id" "$rootfs_ref"
-  "$DOCKER" rmi berth-fixture/servers-rootfs:relabel >/dev/null
 }
 
 build_role() { # build_role ROLE
@@ -152,19 +144,22 @@ build_role() { # build_role ROLE
 
 save_cache() {
   local tmp
-  mkdir -p "$cache_dir"
-  tmp="$(mktemp "$cache_dir/.fixture-images-$key.XXXXXX")"
-  # shellcheck disable=SC2064
-  trap "rm -f '$tmp'" EXIT
-  "$DOCKER" save "${all_refs[@]}" | gzip -1 > "$tmp"
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$cache_file"
-  trap - EXIT
+  mkdir -p "$cache_dir" || return 1
+  tmp="$(mktemp "$cache_dir/.fixture-images-$key.XXXXXX")" || return 1
+  if "$DOCKER" save "${all_refs[@]}" "$rootfs_ref" | gzip -1 > "$tmp" && chmod 0644 "$tmp" \
+    && mv -f "$tmp" "$cache_file"; then
+    return 0
+  fi
+  rm -f "$tmp"
+  return 1
 }
 
-list_images() {
-  "$DOCKER" image ls --filter "label=berth.fixture.key=$key" \
-    --format '{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{.Size}}' | LC_ALL=C sort
+list_images() { # one line per reference: name, image id, size
+  local ref
+  for ref in "$rootfs_ref" "${all_refs[@]}"; do
+    "$DOCKER" image inspect --format "$ref	{{slice .Id 7 19}}	{{.Size}}" "$ref" \
+      | awk -F'\t' '{ printf "%-34s %s %6.0f MB\n", $1, $2, $3 / 1000000 }'
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +198,6 @@ else
     else
       step "build $rootfs_ref (mmdebstrap)" build_rootfs
     fi
-    step "label $rootfs_ref" relabel_rootfs
     step "label $servers_ref" label_image "$rootfs_ref" "$servers_ref"
     for role in "${roles[@]}"; do
       step "build berth-fixture/$role:1" build_role "$role"
@@ -218,6 +212,7 @@ else
   fi
   # Older builds of these images, now untagged.
   "$DOCKER" image prune -f --filter label=berth.fixture.key >/dev/null 2>&1 || true
+  "$DOCKER" image prune -f --filter label=berth.fixture.base-key >/dev/null 2>&1 || true
 fi
 log "$(printf '%-34s %7ss' total "$(since "$t_start")")"
 list_images

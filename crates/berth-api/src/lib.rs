@@ -1,0 +1,12 @@
+//! The API surface shared by the desktop app and the `berth` CLI: one function per user action,
+//! returning view-ready data. Lower crates never depend on this one.
+
+mod error;
+mod inspect;
+
+pub use error::{ApiError, ErrorCode};
+pub use inspect::{
+    diagram, inspect, EdgeView, InspectView, NetworkView, PortView, ServiceView, StackRequest,
+    VolumeView,
+};
+pub use berth_compose::diagram::DiagramFormat;

@@ -1,1 +1,178 @@
-fn main() {}
+//! `berth`: Berth from a terminal. Every subcommand is one call into `berth-api`, the same facade
+//! the desktop app uses, so both always agree.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use berth_api::{DiagramFormat, InspectView, StackRequest};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "See, run and fix Docker Compose stacks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The options that pick a stack, as `docker compose` takes them.
+#[derive(Args, Clone)]
+struct StackArgs {
+    /// Project folder (default: the current folder)
+    dir: Option<PathBuf>,
+    /// Compose file; repeat to merge several, later ones override earlier ones
+    #[arg(short = 'f', long = "file")]
+    files: Vec<PathBuf>,
+    /// Project name
+    #[arg(short = 'p', long = "project-name")]
+    project_name: Option<String>,
+    /// Enable a profile; repeatable
+    #[arg(long = "profile")]
+    profiles: Vec<String>,
+    /// Env file used for interpolation instead of the project's .env; repeatable
+    #[arg(long = "env-file")]
+    env_files: Vec<PathBuf>,
+}
+
+impl StackArgs {
+    fn request(&self) -> StackRequest {
+        StackRequest {
+            dir: self.dir.clone(),
+            files: self.files.clone(),
+            project_name: self.project_name.clone(),
+            profiles: self.profiles.clone(),
+            env_files: self.env_files.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe a stack: services, ports, networks, volumes and how services connect
+    Inspect {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+        /// Show secret values instead of masking them
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Print the architecture diagram as Mermaid or Graphviz text
+    Diagram {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let result = match cli.command {
+        Command::Inspect {
+            stack,
+            json,
+            show_secrets,
+        } => berth_api::inspect(&stack.request(), env, show_secrets).map(|v| {
+            if json {
+                serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+            } else {
+                human(&v)
+            }
+        }),
+        Command::Diagram { stack, format } => {
+            let f = match format {
+                Format::Mermaid => DiagramFormat::Mermaid,
+                Format::Dot => DiagramFormat::Dot,
+            };
+            berth_api::diagram(&stack.request(), env, f)
+        }
+    };
+    match result {
+        Ok(text) => {
+            // A closed pipe (`berth inspect | head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("berth: {}", e.message);
+            ExitCode::from(match e.code {
+                berth_api::ErrorCode::ComposeNotFound => 3,
+                _ => 2,
+            })
+        }
+    }
+}
+
+fn human(v: &InspectView) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(o, "project {}  ({})", v.project, v.files.join(", "));
+    let _ = writeln!(o, "\nservices");
+    for s in &v.services {
+        let image = match (&s.image, s.build) {
+            (Some(i), true) => format!("{i} (built)"),
+            (Some(i), false) => i.clone(),
+            (None, _) => "(built)".into(),
+        };
+        let _ = writeln!(o, "  {:<20} {:<20} {}", s.name, s.role, image);
+        for p in &s.ports {
+            let ip = p.host_ip.clone().unwrap_or_else(|| "*".into());
+            let host = p
+                .host_port
+                .map(|h| h.to_string())
+                .or(p.host_port_range.map(|[a, b]| format!("{a}-{b}")))
+                .unwrap_or_else(|| "ephemeral".into());
+            let _ = writeln!(o, "      port {ip}:{host} -> {}/{}", p.container_port, p.protocol);
+        }
+        if !s.networks.is_empty() {
+            let _ = writeln!(o, "      networks {}", s.networks.join(", "));
+        }
+        for (k, val) in &s.environment {
+            let _ = writeln!(o, "      env {k}={}", val.as_str().unwrap_or_default());
+        }
+    }
+    if !v.inactive_services.is_empty() {
+        let _ = writeln!(o, "  (not in the active profiles: {})", v.inactive_services.join(", "));
+    }
+    let _ = writeln!(o, "\nnetworks");
+    for n in &v.networks {
+        let _ = writeln!(
+            o,
+            "  {:<20}{} {}",
+            n.name,
+            if n.internal { " (internal)" } else { "" },
+            n.services.join(", ")
+        );
+    }
+    if !v.volumes.is_empty() {
+        let _ = writeln!(o, "\nvolumes");
+        for vol in &v.volumes {
+            let _ = writeln!(o, "  {:<20} {}", vol.name, vol.services.join(", "));
+        }
+    }
+    let _ = writeln!(o, "\nconnections");
+    for e in &v.edges {
+        let _ = writeln!(
+            o,
+            "  {} -> {}  [{}]  {}  ({})",
+            e.from, e.to, e.kind, e.evidence, e.detail
+        );
+    }
+    if !v.warnings.is_empty() {
+        let _ = writeln!(o, "\nwarnings");
+        for w in &v.warnings {
+            let _ = writeln!(o, "  {w}");
+        }
+    }
+    o
+}

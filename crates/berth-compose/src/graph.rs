@@ -161,6 +161,7 @@ pub fn infer_role(svc: &Service) -> Role {
 /// Resolves a host name seen in configuration to the service that answers it.
 struct HostTable {
     names: HashMap<String, String>,
+    project: String,
 }
 
 impl HostTable {
@@ -188,12 +189,30 @@ impl HostTable {
             names.insert(name.to_lowercase(), name.clone());
         }
         names.retain(|_, svc| project.services.contains_key(svc));
-        HostTable { names }
+        HostTable {
+            names,
+            project: project.name.to_lowercase(),
+        }
     }
 
     fn resolve(&self, host: &str) -> Option<&str> {
         let host = host.trim().trim_matches(['[', ']']).to_lowercase();
-        self.names.get(&host).map(String::as_str)
+        if let Some(s) = self.names.get(&host) {
+            return Some(s);
+        }
+        // Container names Compose generates: `project-service-1` (v2), `project_service_1` (v1),
+        // and the `service-1` shorthand people write in nginx upstreams.
+        let (stem, number) = host.rsplit_once(['-', '_'])?;
+        if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        if let Some(s) = self.names.get(stem) {
+            return Some(s);
+        }
+        let unprefixed = stem
+            .strip_prefix(&format!("{}-", self.project))
+            .or_else(|| stem.strip_prefix(&format!("{}_", self.project)))?;
+        self.names.get(unprefixed).map(String::as_str)
     }
 }
 

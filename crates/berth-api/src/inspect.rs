@@ -1,0 +1,274 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use berth_compose::diagram::{self, DiagramFormat};
+use berth_compose::mask::Secrets;
+use berth_compose::model::{MountKind, Project};
+use berth_compose::{build_graph, load, Graph, LoadOptions};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// How the user opened a stack: the compose CLI's own options.
+#[derive(Debug, Clone, Default)]
+pub struct StackRequest {
+    pub dir: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+    pub project_name: Option<String>,
+    pub profiles: Vec<String>,
+    pub env_files: Vec<PathBuf>,
+}
+
+impl StackRequest {
+    fn load_options(&self, env: HashMap<String, String>) -> LoadOptions {
+        LoadOptions {
+            dir: self.dir.clone(),
+            files: self.files.clone(),
+            project_name: self.project_name.clone(),
+            profiles: self.profiles.clone(),
+            env_files: self.env_files.clone(),
+            env,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectView {
+    pub project: String,
+    pub working_dir: String,
+    pub files: Vec<String>,
+    pub services: Vec<ServiceView>,
+    pub inactive_services: Vec<String>,
+    pub networks: Vec<NetworkView>,
+    pub volumes: Vec<VolumeView>,
+    pub edges: Vec<EdgeView>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceView {
+    pub name: String,
+    pub image: Option<String>,
+    pub build: bool,
+    pub role: &'static str,
+    pub container_name: Option<String>,
+    pub command: Option<String>,
+    pub ports: Vec<PortView>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<MountView>,
+    /// dependency -> condition
+    pub depends_on: serde_json::Map<String, serde_json::Value>,
+    /// Masked unless secrets were asked for.
+    pub environment: serde_json::Map<String, serde_json::Value>,
+    pub healthcheck: bool,
+    pub profiles: Vec<String>,
+    pub restart: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortView {
+    /// `null` means every interface.
+    pub host_ip: Option<String>,
+    /// `null` when Docker picks the host port.
+    pub host_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_port_range: Option<[u16; 2]>,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MountView {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkView {
+    pub name: String,
+    pub internal: bool,
+    pub external: bool,
+    pub driver: Option<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeView {
+    pub name: String,
+    pub external: bool,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EdgeView {
+    pub from: String,
+    pub to: String,
+    pub kind: &'static str,
+    pub evidence: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<&'static str>,
+}
+
+fn shown_path(working_dir: &Path, p: &str) -> String {
+    match Path::new(p).strip_prefix(working_dir) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+        Ok(rel) => format!("./{}", rel.to_string_lossy()),
+        Err(_) => p.to_owned(),
+    }
+}
+
+fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
+    let secrets = Secrets::from_project(project);
+    let mask = |s: &str| if show_secrets { s.to_owned() } else { secrets.mask(s) };
+    let wd = &project.working_dir;
+    let services = project
+        .services
+        .values()
+        .map(|s| ServiceView {
+            name: s.name.clone(),
+            image: s.image.clone(),
+            build: s.build.is_some(),
+            role: graph.roles.get(&s.name).map(|r| r.as_str()).unwrap_or("app"),
+            container_name: s.container_name.clone(),
+            command: s.command.as_deref().map(mask),
+            ports: s
+                .ports
+                .iter()
+                .map(|p| PortView {
+                    host_ip: p.host_ip.clone(),
+                    host_port: p.host_port,
+                    host_port_range: p.host_port_range.map(|(a, b)| [a, b]),
+                    container_port: p.container_port,
+                    protocol: p.protocol.clone(),
+                })
+                .collect(),
+            networks: s.networks.keys().cloned().collect(),
+            volumes: s
+                .volumes
+                .iter()
+                .map(|m| MountView {
+                    kind: m.kind.as_str(),
+                    source: m.source.as_deref().map(|src| {
+                        if m.kind == MountKind::Bind {
+                            shown_path(wd, src)
+                        } else {
+                            src.to_owned()
+                        }
+                    }),
+                    target: m.target.clone(),
+                    read_only: m.read_only,
+                })
+                .collect(),
+            depends_on: s
+                .depends_on
+                .iter()
+                .map(|(k, d)| (k.clone(), d.condition.as_str().into()))
+                .collect(),
+            environment: s
+                .environment
+                .iter()
+                .map(|(k, v)| {
+                    let shown = if show_secrets {
+                        v.value.clone()
+                    } else {
+                        secrets.mask_var(k, &v.value)
+                    };
+                    (k.clone(), shown.into())
+                })
+                .collect(),
+            healthcheck: s.healthcheck.as_ref().is_some_and(|h| !h.disabled),
+            profiles: s.profiles.clone(),
+            restart: s.restart.clone(),
+        })
+        .collect();
+    let networks = project
+        .networks
+        .iter()
+        .map(|(n, net)| NetworkView {
+            name: n.clone(),
+            internal: net.internal,
+            external: net.external,
+            driver: net.driver.clone(),
+            services: project
+                .services
+                .values()
+                .filter(|s| s.networks.contains_key(n))
+                .map(|s| s.name.clone())
+                .collect(),
+        })
+        .collect();
+    let volumes = project
+        .volumes
+        .iter()
+        .map(|(n, v)| VolumeView {
+            name: n.clone(),
+            external: v.external,
+            services: project
+                .services
+                .values()
+                .filter(|s| {
+                    s.volumes
+                        .iter()
+                        .any(|m| m.kind == MountKind::Volume && m.source.as_deref() == Some(n))
+                })
+                .map(|s| s.name.clone())
+                .collect(),
+        })
+        .collect();
+    let edges = graph
+        .edges
+        .iter()
+        .map(|e| EdgeView {
+            from: e.from.clone(),
+            to: e.to.clone(),
+            kind: e.kind.as_str(),
+            evidence: e.evidence.clone(),
+            detail: mask(&e.detail),
+            condition: e.condition.map(|c| c.as_str()),
+        })
+        .collect();
+    let mut warnings = project.warnings.clone();
+    warnings.extend(graph.warnings.iter().cloned());
+    InspectView {
+        project: project.name.clone(),
+        working_dir: wd.to_string_lossy().into_owned(),
+        files: project
+            .files
+            .iter()
+            .map(|f| shown_path(wd, &f.to_string_lossy()))
+            .collect(),
+        services,
+        inactive_services: project.inactive_services.clone(),
+        networks,
+        volumes,
+        edges,
+        warnings,
+    }
+}
+
+/// Opens a stack and describes it: services, ports, networks, volumes, and the connections
+/// between services with their evidence. Works with Docker stopped.
+pub fn inspect(
+    req: &StackRequest,
+    env: HashMap<String, String>,
+    show_secrets: bool,
+) -> Result<InspectView, ApiError> {
+    let project = load(&req.load_options(env))?;
+    let graph = build_graph(&project);
+    Ok(view(&project, &graph, show_secrets))
+}
+
+/// The stack's architecture as Mermaid or DOT text.
+pub fn diagram(
+    req: &StackRequest,
+    env: HashMap<String, String>,
+    format: DiagramFormat,
+) -> Result<String, ApiError> {
+    let project = load(&req.load_options(env))?;
+    let graph = build_graph(&project);
+    Ok(diagram::render(&project, &graph, format))
+}
