@@ -1,0 +1,54 @@
+use crate::Fixture;
+
+const FILE: &str = r#"services:
+  app:
+    image: app
+  frontend-dev:
+    image: node:20
+    profiles: ["dev"]
+  debug:
+    image: busybox
+    profiles: [debug, dev]
+  admin:
+    image: adminer
+    profiles: [tools]
+"#;
+
+fn names(p: &berth_compose::Project) -> Vec<&str> {
+    p.services.keys().map(String::as_str).collect()
+}
+
+#[test]
+fn services_with_profiles_are_off_by_default() {
+    let p = Fixture::new(&[("compose.yaml", FILE)]).ok();
+    assert_eq!(names(&p), vec!["app"]);
+    assert_eq!(p.inactive_services, vec!["frontend-dev", "debug", "admin"]);
+}
+
+#[test]
+fn profile_flag_enables_its_services() {
+    let p = Fixture::new(&[("compose.yaml", FILE)]).profiles(&["dev"]).ok();
+    assert_eq!(names(&p), vec!["app", "frontend-dev", "debug"]);
+}
+
+#[test]
+fn compose_profiles_variable_and_star() {
+    let p = Fixture::new(&[("compose.yaml", FILE)]).env("COMPOSE_PROFILES", "tools,debug").ok();
+    assert_eq!(names(&p), vec!["app", "debug", "admin"]);
+    let p = Fixture::new(&[("compose.yaml", FILE)]).profiles(&["*"]).ok();
+    assert_eq!(p.services.len(), 4, "* enables every profile");
+}
+
+#[test]
+fn dependency_on_a_disabled_service_warns() {
+    let f = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    depends_on: [vite]\n  vite:\n    image: node\n    profiles: [dev]\n",
+    )]);
+    let p = f.ok();
+    assert!(
+        p.warnings.iter().any(|w| w.contains("\"vite\"") && w.contains("profile")),
+        "{:?}",
+        p.warnings
+    );
+}
