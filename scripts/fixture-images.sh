@@ -65,7 +65,7 @@ step() {
   shift
   t="$(now)"
   "$@"
-  log "$(printf '%-34s %7ss' "$name" "$(since "$t")")"
+  log "$(printf '%-48s %7ss' "$name" "$(since "$t")")"
 }
 
 hash_files() { # hash_files PATH... (relative to the repository): one sha256 over names and contents
@@ -205,7 +205,7 @@ else
     step "tag aliases" tag_aliases
     all_current || { log "some images are missing after the build"; exit 1; }
     if [ "${BERTH_FIXTURE_NO_CACHE:-}" != 1 ]; then
-      if step "save $cache_file" save_cache; then :; else
+      if step "save $(basename "$cache_file")" save_cache; then :; else
         log "could not write $cache_file (continuing without a cache)"
       fi
     fi
@@ -214,5 +214,5 @@ else
   "$DOCKER" image prune -f --filter label=berth.fixture.key >/dev/null 2>&1 || true
   "$DOCKER" image prune -f --filter label=berth.fixture.base-key >/dev/null 2>&1 || true
 fi
-log "$(printf '%-34s %7ss' total "$(since "$t_start")")"
+log "$(printf '%-48s %7ss' total "$(since "$t_start")")"
 list_images

@@ -113,12 +113,30 @@ pub struct EdgeView {
     pub condition: Option<&'static str>,
 }
 
+/// A host path as the compose file would write it: relative to the project folder (`./x`,
+/// `../x`) when it is near it, absolute otherwise.
 fn shown_path(working_dir: &Path, p: &str) -> String {
-    match Path::new(p).strip_prefix(working_dir) {
-        Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
-        Ok(rel) => format!("./{}", rel.to_string_lossy()),
-        Err(_) => p.to_owned(),
+    let path = Path::new(p);
+    if let Ok(rel) = path.strip_prefix(working_dir) {
+        return if rel.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            format!("./{}", rel.to_string_lossy())
+        };
     }
+    // Climb at most two levels, as in `../backend`; beyond that an absolute path reads better.
+    let mut base = working_dir;
+    for ups in 1..=2 {
+        let Some(parent) = base.parent() else { break };
+        base = parent;
+        if parent.parent().is_none() {
+            break;
+        }
+        if let Ok(rel) = path.strip_prefix(base) {
+            return format!("{}{}", "../".repeat(ups), rel.to_string_lossy());
+        }
+    }
+    p.to_owned()
 }
 
 fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {

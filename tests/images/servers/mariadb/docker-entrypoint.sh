@@ -1,7 +1,8 @@
 #!/bin/bash
 # Entrypoint of berth-fixture/mariadb:1, modelled on the official mariadb and mysql images'.
-# Variables (MARIADB_* wins over MYSQL_*): ROOT_PASSWORD, ALLOW_EMPTY_ROOT_PASSWORD
-# (MYSQL_ALLOW_EMPTY_PASSWORD), RANDOM_ROOT_PASSWORD, ROOT_HOST, DATABASE, USER, PASSWORD.
+# Variables (MARIADB_* wins over MYSQL_*, each also as *_FILE): ROOT_PASSWORD,
+# ALLOW_EMPTY_ROOT_PASSWORD (MYSQL_ALLOW_EMPTY_PASSWORD), RANDOM_ROOT_PASSWORD, ROOT_HOST,
+# DATABASE, USER, PASSWORD.
 # First start runs /docker-entrypoint-initdb.d/*.sql|*.sql.gz|*.sql.xz|*.sh.
 set -eo pipefail
 
@@ -41,9 +42,13 @@ if [ "$(id -u)" = '0' ]; then
   exec setpriv --reuid=mysql --regid=mysql --init-groups "$BASH_SOURCE" "$@"
 fi
 
-env_or() { # env_or NAME: MARIADB_NAME, else MYSQL_NAME
-  local m="MARIADB_$1" y="MYSQL_$1"
-  if [ -n "${!m:-}" ]; then printf '%s' "${!m}"; else printf '%s' "${!y:-}"; fi
+env_or() { # env_or NAME: MARIADB_NAME, MARIADB_NAME_FILE, MYSQL_NAME or MYSQL_NAME_FILE
+  local v f
+  for v in "MARIADB_$1" "MYSQL_$1"; do
+    f="${v}_FILE"
+    if [ -n "${!v:-}" ]; then printf '%s' "${!v}"; return; fi
+    if [ -n "${!f:-}" ]; then printf '%s' "$(< "${!f}")"; return; fi
+  done
 }
 sql_string() { local s="${1//\\/\\\\}"; s="${s//\'/\\\'}"; printf "'%s'" "$s"; }
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Entrypoint of berth-fixture/postgres:1, modelled on the official postgres image's:
 # POSTGRES_USER (default postgres), POSTGRES_PASSWORD, POSTGRES_DB (default: the user),
-# POSTGRES_INITDB_ARGS, POSTGRES_HOST_AUTH_METHOD, PGDATA, /docker-entrypoint-initdb.d/*.sql|*.sql.gz|*.sh.
+# POSTGRES_INITDB_ARGS (each also as *_FILE), POSTGRES_HOST_AUTH_METHOD, PGDATA,
+# /docker-entrypoint-initdb.d/*.sql|*.sql.gz|*.sql.xz|*.sh.
 set -Eeo pipefail
 
 # "docker run image -c foo=bar" means "postgres -c foo=bar".
@@ -26,6 +27,16 @@ if [ "$(id -u)" = '0' ]; then
   find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' + 2>/dev/null || true
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
 fi
+
+# VAR_FILE (Docker secrets) gives VAR the content of a file.
+file_env() {
+  local var="$1" file_var="${1}_FILE"
+  if [ -n "${!file_var:-}" ] && [ -z "${!var:-}" ]; then
+    export "$var"="$(< "${!file_var}")"
+  fi
+  unset "$file_var"
+}
+for v in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB POSTGRES_INITDB_ARGS; do file_env "$v"; done
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   POSTGRES_USER="${POSTGRES_USER:-postgres}"
