@@ -130,7 +130,7 @@ fn luminai_nginx_tls_app_postgres_redis() {
 #[test]
 fn functionalfit_three_networks_and_dev_profile() {
     let v = inspect("functionalfit", "infra", &[]);
-    assert_eq!(v["project"], "functionalfit", "name: in the file");
+    assert_eq!(v["project"], "functionalfit", "COMPOSE_PROJECT_NAME from infra/.env");
     assert_eq!(names(&v), vec!["nginx", "php-fpm", "queue-worker", "scheduler", "mysql", "redis"]);
     assert_eq!(v["inactive_services"], serde_json::json!(["frontend-dev"]));
     let nets = v["networks"].as_array().expect("networks");
