@@ -60,12 +60,28 @@ log() { echo "fixture-images: $*" >&2; }
 now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 # step NAME COMMAND... : runs COMMAND and prints how long it took.
+# Under set -e a failure stops the script, except where step is itself tested (if step ...).
 step() {
-  local name="$1" t
+  local name="$1" t rc
   shift
   t="$(now)"
   "$@"
+  rc=$?
   log "$(printf '%-48s %7ss' "$name" "$(since "$t")")"
+  return "$rc"
+}
+
+# quiet COMMAND...: runs COMMAND with its output kept aside, shown only if it fails.
+quiet() {
+  local out rc=0
+  out="$(mktemp)"
+  "$@" >"$out" 2>&1 || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    log "failed (exit $rc): $*"
+    tail -n 60 "$out" >&2
+  fi
+  rm -f "$out"
+  return "$rc"
 }
 
 hash_files() { # hash_files PATH... (relative to the repository): one sha256 over names and contents
@@ -77,10 +93,10 @@ label_of() { # label_of REF LABEL: the label's value, empty if the image or the 
 }
 
 all_current() { # true when every reference exists and carries the current key
-  local ref
-  for ref in "${all_refs[@]}"; do
-    [ "$(label_of "$ref" berth.fixture.key)" = "$key" ] || return 1
-  done
+  local labels
+  labels="$("$DOCKER" image inspect --format '{{index .Config.Labels "berth.fixture.key"}}' \
+    "${all_refs[@]}" 2>/dev/null)" || return 1
+  [ "$(printf '%s\n' "$labels" | grep -c -x -F "$key")" -eq "${#all_refs[@]}" ]
 }
 
 tag_aliases() {
@@ -102,9 +118,12 @@ build_busybox() {
   ctx="$(mktemp -d)"
   cp -a "$images_dir/busybox/." "$ctx/"
   cp /bin/busybox "$ctx/busybox"
-  "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" \
-    -t "$busybox_ref" "$ctx" >/dev/null
+  local rc=0
+  quiet "$DOCKER" build --force-rm --network=none --label "berth.fixture.key=$key" \
+    -t "$busybox_ref" "$ctx" || rc=$?
   rm -rf "$ctx"
+  [ "$rc" -eq 0 ] || log "(is /bin/busybox the static one from the busybox-static package?)"
+  return "$rc"
 }
 
 build_rootfs() {
@@ -134,20 +153,23 @@ build_rootfs() {
 # the current key as a label-only layer, so editing an entrypoint does not rebuild the rootfs.
 label_image() { # label_image FROM TO
   printf 'FROM %s\n' "$1" \
-    | "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" -t "$2" - >/dev/null
+    | quiet "$DOCKER" build --force-rm --network=none --label "berth.fixture.key=$key" -t "$2" -
 }
 
 build_role() { # build_role ROLE
-  "$DOCKER" build -q --force-rm --network=none --label "berth.fixture.key=$key" \
-    -t "berth-fixture/$1:1" "$images_dir/servers/$1" >/dev/null
+  quiet "$DOCKER" build --force-rm --network=none --label "berth.fixture.key=$key" \
+    -t "berth-fixture/$1:1" "$images_dir/servers/$1"
 }
 
 save_cache() {
   local tmp
   mkdir -p "$cache_dir" || return 1
-  tmp="$(mktemp "$cache_dir/.fixture-images-$key.XXXXXX")" || return 1
+  tmp="$(mktemp "$cache_dir/.fixture-images-$key.tar.gz.XXXXXX")" || return 1
   if "$DOCKER" save "${all_refs[@]}" "$rootfs_ref" | gzip -1 > "$tmp" && chmod 0644 "$tmp" \
     && mv -f "$tmp" "$cache_file"; then
+    # Keep this file and the newest other one (switching branches back and forth stays cheap).
+    ls -1t "$cache_dir"/fixture-images-*.tar.gz 2>/dev/null | grep -v -x -F "$cache_file" \
+      | tail -n +2 | while read -r old; do rm -f "$old"; done
     return 0
   fi
   rm -f "$tmp"
@@ -178,6 +200,9 @@ exec 9>"$lock_dir/.fixture-images.lock"
 if command -v flock >/dev/null; then
   flock 9
 fi
+
+# Under the lock no other run is writing: temporary files left here are from a killed run.
+rm -f "$cache_dir"/.fixture-images-*.tar.gz.* 2>/dev/null || true
 
 log "key $key"
 if all_current; then

@@ -141,7 +141,13 @@ fn shown_path(working_dir: &Path, p: &str) -> String {
 
 fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
     let secrets = Secrets::from_project(project);
-    let mask = |s: &str| if show_secrets { s.to_owned() } else { secrets.mask(s) };
+    let mask = |s: &str| {
+        if show_secrets {
+            s.to_owned()
+        } else {
+            secrets.mask(s)
+        }
+    };
     let wd = &project.working_dir;
     let services = project
         .services
@@ -150,7 +156,11 @@ fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
             name: s.name.clone(),
             image: s.image.clone(),
             build: s.build.is_some(),
-            role: graph.roles.get(&s.name).map(|r| r.as_str()).unwrap_or("app"),
+            role: graph
+                .roles
+                .get(&s.name)
+                .map(|r| r.as_str())
+                .unwrap_or("app"),
             container_name: s.container_name.clone(),
             command: s.command.as_deref().map(mask),
             ports: s

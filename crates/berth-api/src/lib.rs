@@ -4,9 +4,9 @@
 mod error;
 mod inspect;
 
+pub use berth_compose::diagram::DiagramFormat;
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{
     diagram, inspect, EdgeView, InspectView, NetworkView, PortView, ServiceView, StackRequest,
     VolumeView,
 };
-pub use berth_compose::diagram::DiagramFormat;

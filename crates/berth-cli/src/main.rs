@@ -9,7 +9,11 @@ use berth_api::{DiagramFormat, InspectView, StackRequest};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "See, run and fix Docker Compose stacks")]
+#[command(
+    name = "berth",
+    version,
+    about = "See, run and fix Docker Compose stacks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -132,7 +136,11 @@ fn human(v: &InspectView) -> String {
                 .map(|h| h.to_string())
                 .or(p.host_port_range.map(|[a, b]| format!("{a}-{b}")))
                 .unwrap_or_else(|| "ephemeral".into());
-            let _ = writeln!(o, "      port {ip}:{host} -> {}/{}", p.container_port, p.protocol);
+            let _ = writeln!(
+                o,
+                "      port {ip}:{host} -> {}/{}",
+                p.container_port, p.protocol
+            );
         }
         if !s.networks.is_empty() {
             let _ = writeln!(o, "      networks {}", s.networks.join(", "));
@@ -142,7 +150,11 @@ fn human(v: &InspectView) -> String {
         }
     }
     if !v.inactive_services.is_empty() {
-        let _ = writeln!(o, "  (not in the active profiles: {})", v.inactive_services.join(", "));
+        let _ = writeln!(
+            o,
+            "  (not in the active profiles: {})",
+            v.inactive_services.join(", ")
+        );
     }
     let _ = writeln!(o, "\nnetworks");
     for n in &v.networks {

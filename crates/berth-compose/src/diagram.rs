@@ -26,13 +26,21 @@ fn ident(prefix: &str, name: &str) -> String {
 
 fn port_label(p: &crate::model::PortMapping) -> String {
     let ip = p.host_ip.as_deref().unwrap_or("0.0.0.0");
-    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_owned() };
+    let ip = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_owned()
+    };
     let host = match (p.host_port, p.host_port_range) {
         (Some(h), _) => h.to_string(),
         (None, Some((a, b))) => format!("{a}-{b}"),
         (None, None) => "ephemeral".into(),
     };
-    let proto = if p.protocol == "tcp" { String::new() } else { format!("/{}", p.protocol) };
+    let proto = if p.protocol == "tcp" {
+        String::new()
+    } else {
+        format!("/{}", p.protocol)
+    };
     format!("{ip}:{host}→{}{proto}", p.container_port)
 }
 
@@ -54,7 +62,10 @@ fn layout(project: &Project, graph: &Graph) -> Layout {
     for (name, svc) in &project.services {
         let nets: Vec<String> = svc.networks.keys().cloned().collect();
         if nets.len() == 1 {
-            inside.entry(nets[0].clone()).or_default().push(name.clone());
+            inside
+                .entry(nets[0].clone())
+                .or_default()
+                .push(name.clone());
         } else {
             outside.push((name.clone(), nets));
         }
@@ -100,11 +111,24 @@ fn mermaid(project: &Project, graph: &Graph) -> String {
     let mut out = String::from("flowchart LR\n");
     let node = |out: &mut String, indent: &str, name: &str| {
         let label = service_label(project, graph, name).replace("\\n", "<br/>");
-        let _ = writeln!(out, "{indent}{}[\"{}\"]", ident("svc", name), label.replace('"', "#quot;"));
+        let _ = writeln!(
+            out,
+            "{indent}{}[\"{}\"]",
+            ident("svc", name),
+            label.replace('"', "#quot;")
+        );
     };
     for (net, members) in &l.inside {
-        let internal = project.networks.get(net).map(|n| n.internal).unwrap_or(false);
-        let title = if internal { format!("network: {net} (internal)") } else { format!("network: {net}") };
+        let internal = project
+            .networks
+            .get(net)
+            .map(|n| n.internal)
+            .unwrap_or(false);
+        let title = if internal {
+            format!("network: {net} (internal)")
+        } else {
+            format!("network: {net}")
+        };
         let _ = writeln!(out, "  subgraph {}[\"{title}\"]", ident("net", net));
         for m in members {
             node(&mut out, "    ", m);
@@ -120,7 +144,12 @@ fn mermaid(project: &Project, graph: &Graph) -> String {
     for (name, svc) in &project.services {
         for (i, p) in svc.ports.iter().enumerate() {
             let id = ident("port", &format!("{name}_{i}"));
-            let _ = writeln!(out, "  {id}([\"{}\"]) --> {}", port_label(p), ident("svc", name));
+            let _ = writeln!(
+                out,
+                "  {id}([\"{}\"]) --> {}",
+                port_label(p),
+                ident("svc", name)
+            );
         }
         for m in &svc.volumes {
             if m.kind == MountKind::Volume {
@@ -162,7 +191,11 @@ fn dot(project: &Project, graph: &Graph) -> String {
         );
     };
     for (net, members) in &l.inside {
-        let internal = project.networks.get(net).map(|n| n.internal).unwrap_or(false);
+        let internal = project
+            .networks
+            .get(net)
+            .map(|n| n.internal)
+            .unwrap_or(false);
         let _ = writeln!(out, "  subgraph cluster_{} {{", ident("net", net));
         let _ = writeln!(
             out,
@@ -197,8 +230,17 @@ fn dot(project: &Project, graph: &Graph) -> String {
         for m in &svc.volumes {
             if m.kind == MountKind::Volume {
                 if let Some(src) = &m.source {
-                    let _ = writeln!(out, "  {} [shape=cylinder, label=\"{src}\"];", ident("vol", src));
-                    let _ = writeln!(out, "  {} -> {} [arrowhead=none];", ident("svc", name), ident("vol", src));
+                    let _ = writeln!(
+                        out,
+                        "  {} [shape=cylinder, label=\"{src}\"];",
+                        ident("vol", src)
+                    );
+                    let _ = writeln!(
+                        out,
+                        "  {} -> {} [arrowhead=none];",
+                        ident("svc", name),
+                        ident("vol", src)
+                    );
                 }
             }
         }

@@ -44,7 +44,9 @@ pub enum LoadError {
         message: String,
     },
 
-    #[error("env file {file} not found (required by {pos}; set `required: false` to make it optional)")]
+    #[error(
+        "env file {file} not found (required by {pos}; set `required: false` to make it optional)"
+    )]
     EnvFileMissing { file: PathBuf, pos: Pos },
 
     #[error("{pos}: service {service:?} extends file {file} which does not exist")]

@@ -104,27 +104,100 @@ pub fn infer_role(svc: &Service) -> Role {
     )
     .to_lowercase();
     let name = svc.name.to_lowercase();
-    if contains_any(&cmd, &["queue:work", "queue:listen", "horizon", "celery worker", "celery -a", "sidekiq", "rq worker", "messenger:consume", "worker"]) && !cmd.contains("beat") {
+    if contains_any(
+        &cmd,
+        &[
+            "queue:work",
+            "queue:listen",
+            "horizon",
+            "celery worker",
+            "celery -a",
+            "sidekiq",
+            "rq worker",
+            "messenger:consume",
+            "worker",
+        ],
+    ) && !cmd.contains("beat")
+    {
         return Role::QueueWorker;
     }
-    if contains_any(&cmd, &["schedule:run", "schedule:work", "crond", "cron ", "celery beat", "supercronic"]) || cmd.trim_end().ends_with("cron") {
+    if contains_any(
+        &cmd,
+        &[
+            "schedule:run",
+            "schedule:work",
+            "crond",
+            "cron ",
+            "celery beat",
+            "supercronic",
+        ],
+    ) || cmd.trim_end().ends_with("cron")
+    {
         return Role::Scheduler;
     }
     let image = svc.image.as_deref().unwrap_or_default().to_lowercase();
     let build = svc
         .build
         .as_ref()
-        .map(|b| format!("{} {}", b.context, b.dockerfile.as_deref().unwrap_or_default()))
+        .map(|b| {
+            format!(
+                "{} {}",
+                b.context,
+                b.dockerfile.as_deref().unwrap_or_default()
+            )
+        })
         .unwrap_or_default()
         .to_lowercase();
     let repo = image.rsplit('/').next().unwrap_or_default();
     let repo = repo.split([':', '@']).next().unwrap_or_default();
     let by_image = |s: &str| -> Option<Role> {
-        if contains_any(s, &["phpmyadmin", "adminer", "pgadmin", "redis-commander", "redisinsight", "mongo-express", "mailhog", "mailpit", "portainer"]) {
+        if contains_any(
+            s,
+            &[
+                "phpmyadmin",
+                "adminer",
+                "pgadmin",
+                "redis-commander",
+                "redisinsight",
+                "mongo-express",
+                "mailhog",
+                "mailpit",
+                "portainer",
+            ],
+        ) {
             Some(Role::AdminTool)
-        } else if contains_any(s, &["nginx", "traefik", "caddy", "haproxy", "envoy", "openresty", "httpd", "apache"]) {
+        } else if contains_any(
+            s,
+            &[
+                "nginx",
+                "traefik",
+                "caddy",
+                "haproxy",
+                "envoy",
+                "openresty",
+                "httpd",
+                "apache",
+            ],
+        ) {
             Some(Role::ReverseProxy)
-        } else if contains_any(s, &["postgres", "postgis", "timescale", "mysql", "mariadb", "percona", "mongo", "cockroach", "mssql", "sqlserver", "clickhouse", "couchdb", "cassandra"]) {
+        } else if contains_any(
+            s,
+            &[
+                "postgres",
+                "postgis",
+                "timescale",
+                "mysql",
+                "mariadb",
+                "percona",
+                "mongo",
+                "cockroach",
+                "mssql",
+                "sqlserver",
+                "clickhouse",
+                "couchdb",
+                "cassandra",
+            ],
+        ) {
             Some(Role::Database)
         } else if contains_any(s, &["redis", "memcached", "valkey", "keydb", "dragonfly"]) {
             Some(Role::Cache)
@@ -137,9 +210,25 @@ pub fn infer_role(svc: &Service) -> Role {
     if let Some(r) = by_image(repo) {
         return r;
     }
-    let dev_server = contains_any(&cmd, &["vite", "npm run dev", "yarn dev", "pnpm dev", "npm start", "next dev", "ng serve", "webpack serve"])
-        || svc.ports.iter().any(|p| matches!(p.container_port, 5173 | 4200 | 3000) && repo.starts_with("node"));
-    if dev_server || (repo.starts_with("node") && contains_any(&name, &["frontend", "node", "vite", "web"])) {
+    let dev_server = contains_any(
+        &cmd,
+        &[
+            "vite",
+            "npm run dev",
+            "yarn dev",
+            "pnpm dev",
+            "npm start",
+            "next dev",
+            "ng serve",
+            "webpack serve",
+        ],
+    ) || svc
+        .ports
+        .iter()
+        .any(|p| matches!(p.container_port, 5173 | 4200 | 3000) && repo.starts_with("node"));
+    if dev_server
+        || (repo.starts_with("node") && contains_any(&name, &["frontend", "node", "vite", "web"]))
+    {
         return Role::FrontendDevServer;
     }
     if image.is_empty() {
@@ -149,7 +238,12 @@ pub fn infer_role(svc: &Service) -> Role {
     }
     match name.as_str() {
         n if contains_any(n, &["nginx", "proxy", "traefik", "caddy"]) => Role::ReverseProxy,
-        n if contains_any(n, &["postgres", "mysql", "mariadb", "mongo"]) || n == "db" || n == "database" => Role::Database,
+        n if contains_any(n, &["postgres", "mysql", "mariadb", "mongo"])
+            || n == "db"
+            || n == "database" =>
+        {
+            Role::Database
+        }
         n if contains_any(n, &["redis", "memcache", "cache"]) => Role::Cache,
         n if contains_any(n, &["worker", "queue"]) => Role::QueueWorker,
         n if contains_any(n, &["scheduler", "cron"]) => Role::Scheduler,
@@ -181,7 +275,9 @@ impl HostTable {
         // an alias is still evidence of intent, so they count here too.
         for svc in project.services.values() {
             for l in &svc.links {
-                names.entry(l.value.to_lowercase()).or_insert(l.value.clone());
+                names
+                    .entry(l.value.to_lowercase())
+                    .or_insert(l.value.clone());
             }
         }
         // Service names win over any alias.
@@ -223,9 +319,11 @@ static URL_HOST: LazyLock<Regex> = LazyLock::new(|| {
 
 fn is_host_style_key(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
-    ["HOST", "HOSTNAME", "HOSTS", "SERVER", "SERVERS", "ADDR", "ADDRESS"]
-        .iter()
-        .any(|suffix| k == *suffix || k.ends_with(&format!("_{suffix}")))
+    [
+        "HOST", "HOSTNAME", "HOSTS", "SERVER", "SERVERS", "ADDR", "ADDRESS",
+    ]
+    .iter()
+    .any(|suffix| k == *suffix || k.ends_with(&format!("_{suffix}")))
 }
 
 pub fn build_graph(project: &Project) -> Graph {
@@ -355,7 +453,12 @@ pub fn build_graph(project: &Project) -> Graph {
             for reference in parse_nginx(&conf.text) {
                 let shown = display_path(&project.working_dir, &conf.path);
                 let (kind, host, line, text) = match &reference {
-                    NginxRef::Pass { kind, target, line, text } => {
+                    NginxRef::Pass {
+                        kind,
+                        target,
+                        line,
+                        text,
+                    } => {
                         let host = pass_host(target);
                         // `proxy_pass http://backend` naming an upstream block: the servers
                         // inside it are the real targets, with their own lines as evidence.
@@ -435,8 +538,14 @@ const MAX_CONF_FILES: usize = 64;
 const MAX_CONF_BYTES: u64 = 1 << 20;
 
 fn is_conf_name(p: &Path) -> bool {
-    let n = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-    n.ends_with(".conf") || n.ends_with(".conf.template") || n == "nginx.conf" || n.ends_with(".nginx")
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    n.ends_with(".conf")
+        || n.ends_with(".conf.template")
+        || n == "nginx.conf"
+        || n.ends_with(".nginx")
 }
 
 /// nginx configuration files the service bind-mounts from inside the project, read from the host
@@ -447,14 +556,21 @@ fn nginx_configs(project: &Project, svc: &Service, warnings: &mut Vec<String>) -
         if m.kind != MountKind::Bind {
             continue;
         }
-        let Some(src) = m.source.as_deref() else { continue };
+        let Some(src) = m.source.as_deref() else {
+            continue;
+        };
         let src = Path::new(src);
         if !src.starts_with(&project.working_dir) {
             continue;
         }
-        let nginx_target = ["/etc/nginx", "/usr/local/openresty", "/etc/openresty", "/usr/local/nginx"]
-            .iter()
-            .any(|t| m.target.starts_with(t));
+        let nginx_target = [
+            "/etc/nginx",
+            "/usr/local/openresty",
+            "/etc/openresty",
+            "/usr/local/nginx",
+        ]
+        .iter()
+        .any(|t| m.target.starts_with(t));
         let mut candidates = Vec::new();
         if src.is_file() {
             if nginx_target || is_conf_name(src) {
@@ -467,7 +583,9 @@ fn nginx_configs(project: &Project, svc: &Service, warnings: &mut Vec<String>) -
             if out.len() >= MAX_CONF_FILES {
                 break;
             }
-            let too_big = std::fs::metadata(&path).map(|md| md.len() > MAX_CONF_BYTES).unwrap_or(true);
+            let too_big = std::fs::metadata(&path)
+                .map(|md| md.len() > MAX_CONF_BYTES)
+                .unwrap_or(true);
             if too_big {
                 continue;
             }
@@ -485,7 +603,9 @@ fn nginx_configs(project: &Project, svc: &Service, warnings: &mut Vec<String>) -
 }
 
 fn collect_confs(dir: &Path, depth: u32, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -568,7 +688,9 @@ fn nginx_statements(text: &str) -> Vec<(Vec<String>, u32, char)> {
 fn parse_nginx(text: &str) -> Vec<NginxRef> {
     let mut out = Vec::new();
     for (words, line, _) in nginx_statements(text) {
-        let Some(directive) = words.first() else { continue };
+        let Some(directive) = words.first() else {
+            continue;
+        };
         let kind = match directive.as_str() {
             "proxy_pass" | "grpc_pass" | "uwsgi_pass" | "scgi_pass" => EdgeKind::ProxyPass,
             "fastcgi_pass" => EdgeKind::FastcgiPass,
@@ -639,20 +761,39 @@ mod tests {
             .iter()
             .map(|NginxRef::Pass { target, line, .. }| (target.clone(), *line))
             .collect();
-        assert_eq!(got, vec![("http://app:8000".to_string(), 4), ("php:9000".to_string(), 7)]);
+        assert_eq!(
+            got,
+            vec![
+                ("http://app:8000".to_string(), 4),
+                ("php:9000".to_string(), 7)
+            ]
+        );
     }
 
     #[test]
     fn upstream_servers_are_listed() {
         let conf = "upstream backend {\n  server api-1:8000 weight=2;\n  server api-2:8000;\n}\nserver { location / { proxy_pass http://backend; } }\n";
         let ups = parse_upstreams(conf);
-        let servers: Vec<(String, u32)> = ups["backend"].iter().map(|(s, l, _)| (s.clone(), *l)).collect();
-        assert_eq!(servers, vec![("api-1:8000".to_string(), 2), ("api-2:8000".to_string(), 3)]);
+        let servers: Vec<(String, u32)> = ups["backend"]
+            .iter()
+            .map(|(s, l, _)| (s.clone(), *l))
+            .collect();
+        assert_eq!(
+            servers,
+            vec![("api-1:8000".to_string(), 2), ("api-2:8000".to_string(), 3)]
+        );
     }
 
     #[test]
     fn host_style_keys() {
-        for k in ["DB_HOST", "PMA_HOST", "REDIS_HOST", "HOST", "MEMCACHED_SERVERS", "KAFKA_ADDR"] {
+        for k in [
+            "DB_HOST",
+            "PMA_HOST",
+            "REDIS_HOST",
+            "HOST",
+            "MEMCACHED_SERVERS",
+            "KAFKA_ADDR",
+        ] {
             assert!(is_host_style_key(k), "{k}");
         }
         for k in ["DB_HOSTED", "GHOST", "HOST_PORT", "DB_PORT"] {

@@ -21,7 +21,10 @@ impl fmt::Display for InterpolationError {
                 if message.is_empty() {
                     write!(f, "required variable {variable} is missing a value")
                 } else {
-                    write!(f, "required variable {variable} is missing a value: {message}")
+                    write!(
+                        f,
+                        "required variable {variable} is missing a value: {message}"
+                    )
                 }
             }
             InterpolationError::Invalid { template } => {
@@ -237,12 +240,20 @@ mod tests {
         assert_eq!(run("$FOO").unwrap(), "first");
         assert_eq!(run("${FOO}").unwrap(), "first");
         assert_eq!(run("${UNSET:-def}").unwrap(), "def");
-        assert_eq!(run("${BAR:-def}").unwrap(), "def", ":- treats empty as missing");
+        assert_eq!(
+            run("${BAR:-def}").unwrap(),
+            "def",
+            ":- treats empty as missing"
+        );
         assert_eq!(run("${BAR-def}").unwrap(), "", "- keeps an empty value");
         assert_eq!(run("${UNSET-def}").unwrap(), "def");
         assert_eq!(run("${FOO:+alt}").unwrap(), "alt");
         assert_eq!(run("${BAR:+alt}").unwrap(), "");
-        assert_eq!(run("${BAR+alt}").unwrap(), "alt", "+ only needs the variable set");
+        assert_eq!(
+            run("${BAR+alt}").unwrap(),
+            "alt",
+            "+ only needs the variable set"
+        );
         assert_eq!(run("${UNSET+alt}").unwrap(), "");
         assert_eq!(run("$$FOO").unwrap(), "$FOO");
         assert_eq!(run("a$$b$${FOO}").unwrap(), "a$b${FOO}");
@@ -251,7 +262,10 @@ mod tests {
         assert_eq!(run("${UNSET:-a ${N} b}").unwrap(), "a 3 b");
         assert_eq!(run("x${FOO}y$N.z").unwrap(), "xfirsty3.z");
         assert_eq!(run("${UNSET:-}").unwrap(), "");
-        assert_eq!(run("${UNSET:-with:colon-and-dash}").unwrap(), "with:colon-and-dash");
+        assert_eq!(
+            run("${UNSET:-with:colon-and-dash}").unwrap(),
+            "with:colon-and-dash"
+        );
     }
 
     #[test]
@@ -270,7 +284,9 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_errors_not_panics() {
-        for t in ["${", "${}", "${FOO", "$", "a $ b", "${9X}", "${FOO:}", "${FOO!x}", "$1"] {
+        for t in [
+            "${", "${}", "${FOO", "$", "a $ b", "${9X}", "${FOO:}", "${FOO!x}", "$1",
+        ] {
             assert!(
                 matches!(run(t), Err(InterpolationError::Invalid { .. })),
                 "{t:?} should be rejected"

@@ -112,10 +112,7 @@ struct Environment {
 
 impl Environment {
     fn get(&self, k: &str) -> Option<String> {
-        self.shell
-            .get(k)
-            .or_else(|| self.dotenv.get(k))
-            .cloned()
+        self.shell.get(k).or_else(|| self.dotenv.get(k)).cloned()
     }
 }
 
@@ -195,7 +192,10 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
     let working_dir = if opts.dir.is_some() {
         cwd.clone()
     } else {
-        files[0].parent().map(Path::to_path_buf).unwrap_or(cwd.clone())
+        files[0]
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or(cwd.clone())
     };
 
     let mut loader = Loader {
@@ -228,8 +228,17 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
     let name = opts
         .project_name
         .clone()
-        .or_else(|| loader.env.get("COMPOSE_PROJECT_NAME").filter(|s| !s.is_empty()))
-        .or_else(|| root.get("name").and_then(|n| n.as_scalar()).map(str::to_owned))
+        .or_else(|| {
+            loader
+                .env
+                .get("COMPOSE_PROJECT_NAME")
+                .filter(|s| !s.is_empty())
+        })
+        .or_else(|| {
+            root.get("name")
+                .and_then(|n| n.as_scalar())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| {
             working_dir
                 .file_name()
@@ -278,7 +287,10 @@ impl Loader {
             return Err(LoadError::ty(
                 &root.pos,
                 "(root)",
-                format!("a compose file must be a mapping, found {}", root.kind_name()),
+                format!(
+                    "a compose file must be a mapping, found {}",
+                    root.kind_name()
+                ),
             ));
         }
         self.interpolate_tree(&mut root, "")?;
@@ -325,9 +337,10 @@ impl Loader {
                     k.pos
                 )),
                 k2 if k2.starts_with("x-") => {}
-                other => self
-                    .warnings
-                    .push(format!("{}: unknown top-level key `{other}` ignored", k.pos)),
+                other => self.warnings.push(format!(
+                    "{}: unknown top-level key `{other}` ignored",
+                    k.pos
+                )),
             }
         }
     }
@@ -659,7 +672,9 @@ impl Loader {
                 for (kk, vv) in m {
                     match kk.as_scalar().unwrap_or_default() {
                         "driver" => n.driver = vv.as_scalar().map(str::to_owned),
-                        "internal" => n.internal = bool_of(vv, &format!("networks.{name}.internal"))?,
+                        "internal" => {
+                            n.internal = bool_of(vv, &format!("networks.{name}.internal"))?
+                        }
                         "external" => {
                             n.external = match &vv.value {
                                 Value::Map(_) => true,
@@ -775,7 +790,8 @@ impl Loader {
                 "build" => svc.build = Some(build_of(v, &path(key))?),
                 "ports" => {
                     for item in seq_of(v, &path(key))? {
-                        svc.ports.extend(crate::ports::parse_port(item, &path(key))?);
+                        svc.ports
+                            .extend(crate::ports::parse_port(item, &path(key))?);
                     }
                 }
                 "volumes" => {
@@ -793,10 +809,13 @@ impl Loader {
                                 match ak.as_scalar().unwrap_or_default() {
                                     "aliases" => {
                                         for a in seq_of(av, &path("networks.aliases"))? {
-                                            sn.aliases.push(scalar_of(a, &path("networks.aliases"))?);
+                                            sn.aliases
+                                                .push(scalar_of(a, &path("networks.aliases"))?);
                                         }
                                     }
-                                    "ipv4_address" => sn.ipv4_address = av.as_scalar().map(str::to_owned),
+                                    "ipv4_address" => {
+                                        sn.ipv4_address = av.as_scalar().map(str::to_owned)
+                                    }
                                     _ => {}
                                 }
                             }
@@ -887,10 +906,9 @@ impl Loader {
                 }
                 "env_file" => {
                     for item in seq_of(v, &path(key))? {
-                        let p = item
-                            .get("path")
-                            .and_then(Node::as_scalar)
-                            .ok_or_else(|| LoadError::ty(&item.pos, &path(key), "expected a path"))?;
+                        let p = item.get("path").and_then(Node::as_scalar).ok_or_else(|| {
+                            LoadError::ty(&item.pos, &path(key), "expected a path")
+                        })?;
                         let required = match item.get("required") {
                             Some(r) => bool_of(r, &path("env_file.required"))?,
                             None => true,
@@ -926,7 +944,8 @@ impl Loader {
             });
         }
         if !has_networks_key && svc.network_mode.is_none() {
-            svc.networks.insert("default".into(), ServiceNetwork::default());
+            svc.networks
+                .insert("default".into(), ServiceNetwork::default());
         }
 
         for (file, required, pos) in env_files {
@@ -941,11 +960,12 @@ impl Loader {
                 Err(source) => return Err(LoadError::Read { path: file, source }),
             };
             let env = &self.env;
-            let entries = dotenv::parse(&text, &|k| env.get(k)).map_err(|e| LoadError::EnvFile {
-                file: file.clone(),
-                line: e.line,
-                message: e.message,
-            })?;
+            let entries =
+                dotenv::parse(&text, &|k| env.get(k)).map_err(|e| LoadError::EnvFile {
+                    file: file.clone(),
+                    line: e.line,
+                    message: e.message,
+                })?;
             let shown: Arc<str> = Arc::from(self.display_path(&file));
             for e in entries {
                 let value = match e.value {
@@ -985,17 +1005,81 @@ impl Loader {
 
 /// Every key of a service in the Compose specification that Berth does not model itself.
 const KNOWN_SERVICE_KEYS: &[&str] = &[
-    "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
-    "configs", "cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period",
-    "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "deploy", "develop",
-    "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "driver_opts",
-    "expose", "external_links", "extra_hosts", "gpus", "group_add", "hostname", "ipc", "isolation",
-    "label_file", "logging", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness",
-    "memswap_limit", "models", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit",
-    "platform", "post_start", "pre_stop", "privileged", "provider", "pull_policy", "read_only",
-    "runtime", "scale", "secrets", "security_opt", "shm_size", "stdin_open", "stop_grace_period",
-    "stop_signal", "storage_opt", "sysctls", "tmpfs", "tty", "ulimits", "use_api_socket", "user",
-    "userns_mode", "uts", "volume_driver", "working_dir", "extends", "mem_swappiness",
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "configs",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "driver_opts",
+    "expose",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "hostname",
+    "ipc",
+    "isolation",
+    "label_file",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "provider",
+    "pull_policy",
+    "read_only",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "user",
+    "userns_mode",
+    "uts",
+    "volume_driver",
+    "working_dir",
+    "extends",
+    "mem_swappiness",
 ];
 
 fn root_services_mut(root: &mut Node) -> Option<&mut Value> {
@@ -1016,9 +1100,13 @@ pub(crate) fn display_path(working_dir: &Path, p: &Path) -> String {
 }
 
 pub(crate) fn scalar_of(n: &Node, path: &str) -> Result<String, LoadError> {
-    n.as_scalar()
-        .map(str::to_owned)
-        .ok_or_else(|| LoadError::ty(&n.pos, path, format!("expected a string, found {}", n.kind_name())))
+    n.as_scalar().map(str::to_owned).ok_or_else(|| {
+        LoadError::ty(
+            &n.pos,
+            path,
+            format!("expected a string, found {}", n.kind_name()),
+        )
+    })
 }
 
 pub(crate) fn bool_of(n: &Node, path: &str) -> Result<bool, LoadError> {
@@ -1168,7 +1256,13 @@ fn healthcheck_of(n: &Node, path: &str) -> Result<Healthcheck, LoadError> {
                         .iter()
                         .map(|i| scalar_of(i, path))
                         .collect::<Result<_, _>>()?,
-                    _ => return Err(LoadError::ty(&v.pos, path, "test must be a string or a list")),
+                    _ => {
+                        return Err(LoadError::ty(
+                            &v.pos,
+                            path,
+                            "test must be a string or a list",
+                        ))
+                    }
                 }
             }
             "interval" => h.interval = v.as_scalar().map(str::to_owned),
@@ -1177,7 +1271,11 @@ fn healthcheck_of(n: &Node, path: &str) -> Result<Healthcheck, LoadError> {
             "retries" => {
                 let s = scalar_of(v, path)?;
                 h.retries = Some(s.parse().map_err(|_| {
-                    LoadError::ty(&v.pos, path, format!("retries must be a whole number, found {s:?}"))
+                    LoadError::ty(
+                        &v.pos,
+                        path,
+                        format!("retries must be a whole number, found {s:?}"),
+                    )
                 })?)
             }
             "disable" => h.disabled = bool_of(v, path)?,

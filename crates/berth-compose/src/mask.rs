@@ -29,7 +29,9 @@ pub fn mask_url_passwords(text: &str) -> String {
         return text.to_owned();
     }
     URL_PASSWORD
-        .replace_all(text, |c: &regex::Captures<'_>| format!("{}{MASK}@", &c["head"]))
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            format!("{}{MASK}@", &c["head"])
+        })
         .into_owned()
 }
 
@@ -87,7 +89,15 @@ mod tests {
 
     #[test]
     fn names_that_mark_secrets() {
-        for n in ["DB_PASSWORD", "POSTGRES_PASSWORD", "PMA_PASS", "APP_SECRET", "GITHUB_TOKEN", "OPENAI_API_KEY", "secret_key"] {
+        for n in [
+            "DB_PASSWORD",
+            "POSTGRES_PASSWORD",
+            "PMA_PASS",
+            "APP_SECRET",
+            "GITHUB_TOKEN",
+            "OPENAI_API_KEY",
+            "secret_key",
+        ] {
             assert!(is_secret_name(n), "{n} should be secret");
         }
         for n in ["DB_HOST", "DATABASE_URL", "REDIS_PORT", "APP_ENV"] {
@@ -98,10 +108,18 @@ mod tests {
     #[test]
     fn url_passwords_are_masked_and_the_rest_kept() {
         assert_eq!(
-            mask_url_passwords("postgresql://luminai_user:LuminaiSecure2025!@database:5432/luminai_db"),
+            mask_url_passwords(
+                "postgresql://luminai_user:LuminaiSecure2025!@database:5432/luminai_db"
+            ),
             "postgresql://luminai_user:********@database:5432/luminai_db"
         );
-        assert_eq!(mask_url_passwords("redis://redis:6379/0"), "redis://redis:6379/0");
-        assert_eq!(mask_url_passwords("redis://:pw1@redis:6379"), "redis://:********@redis:6379");
+        assert_eq!(
+            mask_url_passwords("redis://redis:6379/0"),
+            "redis://redis:6379/0"
+        );
+        assert_eq!(
+            mask_url_passwords("redis://:pw1@redis:6379"),
+            "redis://:********@redis:6379"
+        );
     }
 }

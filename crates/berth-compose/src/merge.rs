@@ -69,15 +69,23 @@ pub(crate) fn normalize_service(
                     let (p, required) = match &item.value {
                         Value::Scalar { text, .. } => (text.clone(), None),
                         Value::Map(_) => (
-                            item.get("path").and_then(Node::as_scalar).map(str::to_owned).ok_or_else(
-                                || LoadError::ty(&item.pos, &path, "an env_file entry needs a `path`"),
-                            )?,
+                            item.get("path")
+                                .and_then(Node::as_scalar)
+                                .map(str::to_owned)
+                                .ok_or_else(|| {
+                                    LoadError::ty(
+                                        &item.pos,
+                                        &path,
+                                        "an env_file entry needs a `path`",
+                                    )
+                                })?,
                             item.get("required").cloned(),
                         ),
                         _ => return Err(LoadError::ty(&item.pos, &path, "expected a path")),
                     };
                     let abs = absolutize(base_dir, &p, home);
-                    let mut fields = vec![entry("path", scalar(abs.to_string_lossy(), &item), &item)];
+                    let mut fields =
+                        vec![entry("path", scalar(abs.to_string_lossy(), &item), &item)];
                     if let Some(r) = required {
                         fields.push(entry("required", r, &item));
                     }
@@ -125,7 +133,9 @@ fn resolve_context(base_dir: &Path, ctx: &str, home: Option<&str>) -> String {
     if ctx.contains("://") || ctx.starts_with("git@") {
         return ctx.to_owned();
     }
-    absolutize(base_dir, ctx, home).to_string_lossy().into_owned()
+    absolutize(base_dir, ctx, home)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `- KEY=VALUE` / `- KEY` lists become mappings. With `split_eq` false the list items are keys
@@ -265,7 +275,11 @@ pub(crate) fn merge_service(base: &Node, over: &Node) -> Node {
 /// Merges two whole compose files.
 pub(crate) fn merge_top_level(base: &Node, over: &Node) -> Node {
     let (Some(bm), Some(om)) = (base.as_map(), over.as_map()) else {
-        return if over.is_null() { base.clone() } else { over.clone() };
+        return if over.is_null() {
+            base.clone()
+        } else {
+            over.clone()
+        };
     };
     let mut out: Vec<(Node, Node)> = bm.to_vec();
     for (k, v) in om {
@@ -274,8 +288,10 @@ pub(crate) fn merge_top_level(base: &Node, over: &Node) -> Node {
         let merged = match (existing, key) {
             (Some(i), "services") => {
                 let base_services = &out[i].1;
-                let mut services: Vec<(Node, Node)> =
-                    base_services.as_map().map(<[_]>::to_vec).unwrap_or_default();
+                let mut services: Vec<(Node, Node)> = base_services
+                    .as_map()
+                    .map(<[_]>::to_vec)
+                    .unwrap_or_default();
                 for (sk, sv) in v.as_map().unwrap_or_default() {
                     let sname = sk.as_scalar();
                     if sv.tag == MergeTag::Reset {

@@ -66,7 +66,11 @@ pub(crate) fn parse_port(item: &Node, path: &str) -> Result<Vec<PortMapping>, Lo
                 .ok_or_else(|| LoadError::ty(&item.pos, path, "a port needs a `target`"))?;
             let target_text = scalar_of(target, path)?;
             let container = range(&target_text).ok_or_else(|| {
-                LoadError::ty(&target.pos, path, format!("invalid target port {target_text:?}"))
+                LoadError::ty(
+                    &target.pos,
+                    path,
+                    format!("invalid target port {target_text:?}"),
+                )
             })?;
             let host = match item.get("published") {
                 None => None,
@@ -92,12 +96,23 @@ pub(crate) fn parse_port(item: &Node, path: &str) -> Result<Vec<PortMapping>, Lo
                 .and_then(Node::as_scalar)
                 .unwrap_or("tcp")
                 .to_lowercase();
-            expand(host_ip, host, container, &protocol, &item.pos, path, &target_text)
+            expand(
+                host_ip,
+                host,
+                container,
+                &protocol,
+                &item.pos,
+                path,
+                &target_text,
+            )
         }
         _ => Err(LoadError::ty(
             &item.pos,
             path,
-            format!("a port must be a string, a number or a mapping, found {}", item.kind_name()),
+            format!(
+                "a port must be a string, a number or a mapping, found {}",
+                item.kind_name()
+            ),
         )),
     }
 }
@@ -152,7 +167,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn p(text: &str) -> Result<Vec<(Option<String>, Option<u16>, u16, String)>, String> {
+    type Row = (Option<String>, Option<u16>, u16, String);
+
+    fn p(text: &str) -> Result<Vec<Row>, String> {
         let pos = Pos {
             file: Arc::from("f.yml"),
             line: 3,
@@ -167,19 +184,42 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
-    fn one(ip: Option<&str>, h: Option<u16>, c: u16, proto: &str) -> (Option<String>, Option<u16>, u16, String) {
+    fn one(
+        ip: Option<&str>,
+        h: Option<u16>,
+        c: u16,
+        proto: &str,
+    ) -> (Option<String>, Option<u16>, u16, String) {
         (ip.map(str::to_owned), h, c, proto.to_owned())
     }
 
     #[test]
     fn every_short_form() {
         assert_eq!(p("3000").unwrap(), vec![one(None, None, 3000, "tcp")]);
-        assert_eq!(p("8000:8000").unwrap(), vec![one(None, Some(8000), 8000, "tcp")]);
-        assert_eq!(p("127.0.0.1:8001:8001").unwrap(), vec![one(Some("127.0.0.1"), Some(8001), 8001, "tcp")]);
-        assert_eq!(p("127.0.0.1::5000").unwrap(), vec![one(Some("127.0.0.1"), None, 5000, "tcp")]);
-        assert_eq!(p("[::1]:6001:6001").unwrap(), vec![one(Some("::1"), Some(6001), 6001, "tcp")]);
-        assert_eq!(p("::1:6002:6002").unwrap(), vec![one(Some("::1"), Some(6002), 6002, "tcp")]);
-        assert_eq!(p("6060:6060/udp").unwrap(), vec![one(None, Some(6060), 6060, "udp")]);
+        assert_eq!(
+            p("8000:8000").unwrap(),
+            vec![one(None, Some(8000), 8000, "tcp")]
+        );
+        assert_eq!(
+            p("127.0.0.1:8001:8001").unwrap(),
+            vec![one(Some("127.0.0.1"), Some(8001), 8001, "tcp")]
+        );
+        assert_eq!(
+            p("127.0.0.1::5000").unwrap(),
+            vec![one(Some("127.0.0.1"), None, 5000, "tcp")]
+        );
+        assert_eq!(
+            p("[::1]:6001:6001").unwrap(),
+            vec![one(Some("::1"), Some(6001), 6001, "tcp")]
+        );
+        assert_eq!(
+            p("::1:6002:6002").unwrap(),
+            vec![one(Some("::1"), Some(6002), 6002, "tcp")]
+        );
+        assert_eq!(
+            p("6060:6060/udp").unwrap(),
+            vec![one(None, Some(6060), 6060, "udp")]
+        );
         assert_eq!(
             p("9000-9002:8000-8002").unwrap(),
             vec![
@@ -188,7 +228,10 @@ mod tests {
                 one(None, Some(9002), 8002, "tcp")
             ]
         );
-        assert_eq!(p("3000-3001").unwrap(), vec![one(None, None, 3000, "tcp"), one(None, None, 3001, "tcp")]);
+        assert_eq!(
+            p("3000-3001").unwrap(),
+            vec![one(None, None, 3000, "tcp"), one(None, None, 3001, "tcp")]
+        );
     }
 
     #[test]
@@ -206,7 +249,15 @@ mod tests {
 
     #[test]
     fn bad_ports_name_the_position() {
-        for bad in ["0", "70000", "abc", "80:80/icmp", "1-3:1-2", "[::1:80:80", "8080:"] {
+        for bad in [
+            "0",
+            "70000",
+            "abc",
+            "80:80/icmp",
+            "1-3:1-2",
+            "[::1:80:80",
+            "8080:",
+        ] {
             let e = p(bad).unwrap_err();
             assert!(e.starts_with("f.yml:3:7"), "{bad}: {e}");
         }

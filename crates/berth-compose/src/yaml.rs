@@ -339,7 +339,8 @@ fn node_size(node: &Node) -> usize {
 /// YAML 1.1 merge keys (`<<: *base` or `<<: [*a, *b]`): keys written in the mapping itself win,
 /// then earlier sources win over later ones.
 fn resolve_merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, YamlError> {
-    let is_merge = |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    let is_merge =
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
     if !entries.iter().any(|(k, _)| is_merge(k)) {
         return Ok(entries);
     }
@@ -376,7 +377,10 @@ fn resolve_merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, Y
     for source in sources {
         for (k, v) in source {
             let key = k.as_scalar().map(str::to_owned);
-            if !own.iter().any(|(ok, _)| ok.as_scalar().map(str::to_owned) == key) {
+            if !own
+                .iter()
+                .any(|(ok, _)| ok.as_scalar().map(str::to_owned) == key)
+            {
                 own.push((k, v));
             }
         }

@@ -148,9 +148,21 @@ mod tests {
         assert_eq!(
             argv,
             vec![
-                "docker-compose", "--project-name", "demo", "--project-directory", "/p", "--file",
-                "/p/a.yml", "--file", "/p/b; rm -rf x.yml", "--env-file", "/p/.env", "--profile",
-                "dev", "up", "-d"
+                "docker-compose",
+                "--project-name",
+                "demo",
+                "--project-directory",
+                "/p",
+                "--file",
+                "/p/a.yml",
+                "--file",
+                "/p/b; rm -rf x.yml",
+                "--env-file",
+                "/p/.env",
+                "--profile",
+                "dev",
+                "up",
+                "-d"
             ],
             "a file name with shell characters stays one argument"
         );

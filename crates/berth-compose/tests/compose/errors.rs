@@ -4,28 +4,62 @@ use crate::Fixture;
 
 #[test]
 fn malformed_yaml_names_file_line_and_column() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: nginx\n   ports: [\"80:80\"\n")]).err();
-    assert!(e.starts_with("compose.yaml:4:"), "file and line of the bad text: {e}");
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: \"unterminated\n")]).err();
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n   ports: [\"80:80\"\n",
+    )])
+    .err();
+    assert!(
+        e.starts_with("compose.yaml:4:"),
+        "file and line of the bad text: {e}"
+    );
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: \"unterminated\n",
+    )])
+    .err();
     assert!(e.starts_with("compose.yaml:"), "{e}");
     let e = Fixture::new(&[("compose.yaml", "services:\n\tweb: {}\n")]).err();
-    assert!(e.starts_with("compose.yaml:2:"), "tabs are reported where they are: {e}");
+    assert!(
+        e.starts_with("compose.yaml:2:"),
+        "tabs are reported where they are: {e}"
+    );
 }
 
 #[test]
 fn duplicate_keys_are_errors() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: a\n    image: b\n")]).err();
-    assert!(e.contains("compose.yaml:4:5") && e.contains("duplicate key `image`"), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: a\n    image: b\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:4:5") && e.contains("duplicate key `image`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn type_errors_name_the_path_and_position() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: nginx\n    ports: 80\n")]).err();
-    assert!(e.contains("compose.yaml:4:12") && e.contains("services.web.ports"), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    ports: 80\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:4:12") && e.contains("services.web.ports"),
+        "{e}"
+    );
     let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: [nginx]\n")]).err();
-    assert!(e.contains("compose.yaml:3:12") && e.contains("expected a string"), "{e}");
+    assert!(
+        e.contains("compose.yaml:3:12") && e.contains("expected a string"),
+        "{e}"
+    );
     let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: nginx\n    depends_on:\n      db:\n        condition: service_ready\n  db:\n    image: pg\n")]).err();
-    assert!(e.contains("compose.yaml:6:20") && e.contains("service_ready"), "{e}");
+    assert!(
+        e.contains("compose.yaml:6:20") && e.contains("service_ready"),
+        "{e}"
+    );
     let e = Fixture::new(&[("compose.yaml", "services: [a, b]\n")]).err();
     assert!(e.contains("compose.yaml:1:11"), "{e}");
     let e = Fixture::new(&[("compose.yaml", "- just\n- a list\n")]).err();
@@ -34,9 +68,25 @@ fn type_errors_name_the_path_and_position() {
 
 #[test]
 fn unknown_keys_are_warnings_not_failures() {
-    let p = Fixture::new(&[("compose.yaml", "servics: {}\nservices:\n  web:\n    image: nginx\n    imagee: typo\n")]).ok();
-    assert!(p.warnings.iter().any(|w| w.contains("compose.yaml:1:1") && w.contains("servics")), "{:?}", p.warnings);
-    assert!(p.warnings.iter().any(|w| w.contains("compose.yaml:5:5") && w.contains("imagee")), "{:?}", p.warnings);
+    let p = Fixture::new(&[(
+        "compose.yaml",
+        "servics: {}\nservices:\n  web:\n    image: nginx\n    imagee: typo\n",
+    )])
+    .ok();
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("compose.yaml:1:1") && w.contains("servics")),
+        "{:?}",
+        p.warnings
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("compose.yaml:5:5") && w.contains("imagee")),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
@@ -50,25 +100,49 @@ fn dependency_cycles_name_every_service_in_them() {
     for s in ["a", "b", "c"] {
         assert!(e.contains(s), "{s} is in the cycle: {e}");
     }
-    assert!(!e.contains('d'.to_string().as_str()) || !e.contains(" d"), "d is not in it: {e}");
+    assert!(
+        !e.contains('d'.to_string().as_str()) || !e.contains(" d"),
+        "d is not in it: {e}"
+    );
 }
 
 #[test]
 fn undefined_dependency_is_named() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: x\n    depends_on: [ghost]\n")]).err();
-    assert!(e.contains("compose.yaml:4:18") && e.contains("\"ghost\""), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: x\n    depends_on: [ghost]\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:4:18") && e.contains("\"ghost\""),
+        "{e}"
+    );
 }
 
 #[test]
 fn invalid_interpolation_is_reported_with_position() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: \"nginx:${\"\n")]).err();
-    assert!(e.contains("compose.yaml:3:12") && e.contains("invalid interpolation"), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: \"nginx:${\"\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:3:12") && e.contains("invalid interpolation"),
+        "{e}"
+    );
 }
 
 #[test]
 fn service_without_image_or_build() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    ports: [\"80:80\"]\n")]).err();
-    assert!(e.contains("\"web\"") && e.contains("neither an image nor a build"), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    ports: [\"80:80\"]\n",
+    )])
+    .err();
+    assert!(
+        e.contains("\"web\"") && e.contains("neither an image nor a build"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -32,23 +32,52 @@ fn extends_in_the_same_file_and_another_file() {
     ]);
     let p = f.ok();
     assert_eq!(p.services["web"].image.as_deref(), Some("php:8.3"));
-    assert_eq!(env_of(&p, "web", "ROLE").as_deref(), Some("web"), "local values win");
-    assert_eq!(env_of(&p, "web", "SHARED").as_deref(), Some("1"), "inherited values stay");
+    assert_eq!(
+        env_of(&p, "web", "ROLE").as_deref(),
+        Some("web"),
+        "local values win"
+    );
+    assert_eq!(
+        env_of(&p, "web", "SHARED").as_deref(),
+        Some("1"),
+        "inherited values stay"
+    );
     let w = &p.services["worker"];
     assert_eq!(w.image.as_deref(), Some("php:cli"));
-    assert_eq!(env_of(&p, "worker", "FROM_COMMON_ENV").as_deref(), Some("yes"), "env_file relative to the extended file");
+    assert_eq!(
+        env_of(&p, "worker", "FROM_COMMON_ENV").as_deref(),
+        Some("yes"),
+        "env_file relative to the extended file"
+    );
     let src = w.volumes[0].source.clone().unwrap_or_default();
-    assert!(src.ends_with("common/code"), "bind paths in an extended file are relative to it: {src}");
-    assert!(w.depends_on.is_empty(), "depends_on is never inherited through extends");
+    assert!(
+        src.ends_with("common/code"),
+        "bind paths in an extended file are relative to it: {src}"
+    );
+    assert!(
+        w.depends_on.is_empty(),
+        "depends_on is never inherited through extends"
+    );
 }
 
 #[test]
 fn extends_errors_name_what_is_missing() {
-    let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    extends:\n      service: base\n      file: nope.yml\n")]).err();
-    assert!(e.contains("nope.yml") && e.contains("does not exist"), "{e}");
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    extends:\n      service: base\n      file: nope.yml\n",
+    )])
+    .err();
+    assert!(
+        e.contains("nope.yml") && e.contains("does not exist"),
+        "{e}"
+    );
     let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    extends: ghost\n")]).err();
     assert!(e.contains("\"ghost\"") && e.contains("not defined"), "{e}");
-    let e = Fixture::new(&[("compose.yaml", "services:\n  a:\n    extends: b\n  b:\n    extends: a\n")]).err();
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
+    )])
+    .err();
     assert!(e.contains("loops"), "{e}");
 }
 
@@ -79,8 +108,16 @@ services:
     )]);
     let p = f.ok();
     assert_eq!(p.services["one"].restart.as_deref(), Some("unless-stopped"));
-    assert_eq!(p.services["two"].restart.as_deref(), Some("no"), "own keys win over <<");
+    assert_eq!(
+        p.services["two"].restart.as_deref(),
+        Some("no"),
+        "own keys win over <<"
+    );
     assert_eq!(env_of(&p, "two", "A").as_deref(), Some("1"));
     assert_eq!(env_of(&p, "two", "B").as_deref(), Some("overridden"));
-    assert!(p.warnings.is_empty(), "version and x-* are accepted silently: {:?}", p.warnings);
+    assert!(
+        p.warnings.is_empty(),
+        "version and x-* are accepted silently: {:?}",
+        p.warnings
+    );
 }

@@ -5,12 +5,21 @@ use crate::Fixture;
 fn edges(g: &berth_compose::Graph) -> Vec<(String, String, &'static str, String)> {
     g.edges
         .iter()
-        .map(|e| (e.from.clone(), e.to.clone(), e.kind.as_str(), e.evidence.clone()))
+        .map(|e| {
+            (
+                e.from.clone(),
+                e.to.clone(),
+                e.kind.as_str(),
+                e.evidence.clone(),
+            )
+        })
         .collect()
 }
 
 fn has(g: &berth_compose::Graph, from: &str, to: &str, kind: EdgeKind) -> bool {
-    g.edges.iter().any(|e| e.from == from && e.to == to && e.kind == kind)
+    g.edges
+        .iter()
+        .any(|e| e.from == from && e.to == to && e.kind == kind)
 }
 
 const STACK: &str = r#"services:
@@ -60,14 +69,21 @@ const STACK: &str = r#"services:
 
 #[test]
 fn roles_come_from_command_image_and_name() {
-    let f = Fixture::new(&[("compose.yaml", STACK), ("api/Dockerfile", "FROM scratch\n")]);
+    let f = Fixture::new(&[
+        ("compose.yaml", STACK),
+        ("api/Dockerfile", "FROM scratch\n"),
+    ]);
     let p = f.ok();
     let g = build_graph(&p);
     let role = |s: &str| g.roles[s];
     assert_eq!(role("proxy"), Role::ReverseProxy);
     assert_eq!(role("web"), Role::FrontendDevServer);
     assert_eq!(role("api"), Role::App);
-    assert_eq!(role("worker"), Role::QueueWorker, "the command beats the shared image");
+    assert_eq!(
+        role("worker"),
+        Role::QueueWorker,
+        "the command beats the shared image"
+    );
     assert_eq!(role("cron"), Role::Scheduler);
     assert_eq!(role("pg"), Role::Database);
     assert_eq!(role("kv"), Role::Cache);
@@ -76,23 +92,55 @@ fn roles_come_from_command_image_and_name() {
 
 #[test]
 fn every_edge_kind_with_its_evidence() {
-    let f = Fixture::new(&[("compose.yaml", STACK), ("api/Dockerfile", "FROM scratch\n")]);
+    let f = Fixture::new(&[
+        ("compose.yaml", STACK),
+        ("api/Dockerfile", "FROM scratch\n"),
+    ]);
     let p = f.ok();
     let g = build_graph(&p);
     let all = edges(&g);
     assert!(has(&g, "proxy", "web", EdgeKind::Link), "{all:?}");
-    assert!(has(&g, "web", "api", EdgeKind::EnvUrl), "a network alias resolves to its service: {all:?}");
+    assert!(
+        has(&g, "web", "api", EdgeKind::EnvUrl),
+        "a network alias resolves to its service: {all:?}"
+    );
     assert!(has(&g, "api", "pg", EdgeKind::EnvUrl), "{all:?}");
-    assert!(has(&g, "api", "kv", EdgeKind::EnvHost), "*_HOST with host:port: {all:?}");
+    assert!(
+        has(&g, "api", "kv", EdgeKind::EnvHost),
+        "*_HOST with host:port: {all:?}"
+    );
     assert!(has(&g, "api", "files", EdgeKind::VolumesFrom), "{all:?}");
     assert!(has(&g, "worker", "api", EdgeKind::NetworkMode), "{all:?}");
-    assert!(has(&g, "admin", "kv", EdgeKind::EnvHost), "container_name resolves to its service: {all:?}");
-    let db = g.edges.iter().find(|e| e.from == "api" && e.to == "pg").expect("api -> pg");
-    assert_eq!(db.evidence, "compose.yaml:18", "evidence is the line of the variable");
-    assert!(!has(&g, "api", "pg", EdgeKind::EnvHost), "NOT_A_HOST_KEY=pg is not evidence");
-    assert!(has(&g, "api", "es", EdgeKind::EnvHost), "es-1 is compose's name for the first es container: {all:?}");
-    assert_eq!(g.edges.iter().filter(|e| e.to == "es").count(), 1, "`elsewhere` resolves to nothing: {all:?}");
-    assert!(!g.edges.iter().any(|e| e.detail.contains("cdn.example.com")), "external hosts make no edge");
+    assert!(
+        has(&g, "admin", "kv", EdgeKind::EnvHost),
+        "container_name resolves to its service: {all:?}"
+    );
+    let db = g
+        .edges
+        .iter()
+        .find(|e| e.from == "api" && e.to == "pg")
+        .expect("api -> pg");
+    assert_eq!(
+        db.evidence, "compose.yaml:18",
+        "evidence is the line of the variable"
+    );
+    assert!(
+        !has(&g, "api", "pg", EdgeKind::EnvHost),
+        "NOT_A_HOST_KEY=pg is not evidence"
+    );
+    assert!(
+        has(&g, "api", "es", EdgeKind::EnvHost),
+        "es-1 is compose's name for the first es container: {all:?}"
+    );
+    assert_eq!(
+        g.edges.iter().filter(|e| e.to == "es").count(),
+        1,
+        "`elsewhere` resolves to nothing: {all:?}"
+    );
+    assert!(
+        !g.edges.iter().any(|e| e.detail.contains("cdn.example.com")),
+        "external hosts make no edge"
+    );
 }
 
 #[test]
@@ -128,10 +176,38 @@ fn nginx_configs_mounted_from_the_project_give_edges() {
     let p = f.ok();
     let g = build_graph(&p);
     let all = edges(&g);
-    assert!(all.contains(&("nginx".into(), "app".into(), "fastcgi_pass", "nginx/conf.d/site.conf:3".into())), "{all:?}");
-    assert!(all.contains(&("nginx".into(), "vite".into(), "proxy_pass", "nginx/conf.d/site.conf:5".into())), "{all:?}");
-    assert!(all.contains(&("nginx".into(), "api-1".into(), "upstream", "nginx/main.conf:4".into())), "{all:?}");
-    assert_eq!(all.len(), 3, "comments and missing hosts make no edge: {all:?}");
+    assert!(
+        all.contains(&(
+            "nginx".into(),
+            "app".into(),
+            "fastcgi_pass",
+            "nginx/conf.d/site.conf:3".into()
+        )),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(&(
+            "nginx".into(),
+            "vite".into(),
+            "proxy_pass",
+            "nginx/conf.d/site.conf:5".into()
+        )),
+        "{all:?}"
+    );
+    assert!(
+        all.contains(&(
+            "nginx".into(),
+            "api-1".into(),
+            "upstream",
+            "nginx/main.conf:4".into()
+        )),
+        "{all:?}"
+    );
+    assert_eq!(
+        all.len(),
+        3,
+        "comments and missing hosts make no edge: {all:?}"
+    );
 }
 
 #[test]
@@ -143,7 +219,10 @@ fn depends_on_edges_carry_their_condition() {
     .ok();
     let g = build_graph(&p);
     let e = &g.edges[0];
-    assert_eq!((e.from.as_str(), e.to.as_str(), e.kind), ("app", "db", EdgeKind::DependsOn));
+    assert_eq!(
+        (e.from.as_str(), e.to.as_str(), e.kind),
+        ("app", "db", EdgeKind::DependsOn)
+    );
     assert_eq!(e.condition.map(|c| c.as_str()), Some("service_healthy"));
     assert_eq!(e.evidence, "compose.yaml:5");
 }

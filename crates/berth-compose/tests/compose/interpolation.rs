@@ -9,8 +9,15 @@ fn shell_environment_wins_over_dot_env() {
     .env("BOTH", "from-shell");
     let p = f.ok();
     assert_eq!(p.services["app"].image.as_deref(), Some("busybox:1.36"));
-    assert_eq!(env_of(&p, "app", "FROM_ENV").as_deref(), Some("dotenv-value"));
-    assert_eq!(env_of(&p, "app", "BOTH").as_deref(), Some("from-shell"), "the shell must win over .env");
+    assert_eq!(
+        env_of(&p, "app", "FROM_ENV").as_deref(),
+        Some("dotenv-value")
+    );
+    assert_eq!(
+        env_of(&p, "app", "BOTH").as_deref(),
+        Some("from-shell"),
+        "the shell must win over .env"
+    );
 }
 
 #[test]
@@ -53,11 +60,16 @@ fn every_form_in_a_compose_file() {
 
 #[test]
 fn unset_variables_warn_and_become_empty() {
-    let f = Fixture::new(&[("compose.yaml", "services:\n  app:\n    image: busybox${MISSING_TAG}\n")]);
+    let f = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  app:\n    image: busybox${MISSING_TAG}\n",
+    )]);
     let p = f.ok();
     assert_eq!(p.services["app"].image.as_deref(), Some("busybox"));
     assert!(
-        p.warnings.iter().any(|w| w.contains("MISSING_TAG") && w.contains("compose.yaml:3")),
+        p.warnings
+            .iter()
+            .any(|w| w.contains("MISSING_TAG") && w.contains("compose.yaml:3")),
         "the warning should name the variable and where it is used: {:?}",
         p.warnings
     );
@@ -72,19 +84,28 @@ fn required_variable_error_names_variable_message_and_position() {
     let e = f.err();
     assert!(e.contains("DB_PASSWORD"), "{e}");
     assert!(e.contains("set DB_PASSWORD in .env"), "{e}");
-    assert!(e.contains("compose.yaml:5:26"), "position of the value: {e}");
+    assert!(
+        e.contains("compose.yaml:5:26"),
+        "position of the value: {e}"
+    );
 }
 
 #[test]
 fn env_file_flag_replaces_dot_env() {
     let f = Fixture::new(&[
-        ("compose.yaml", "services:\n  app:\n    image: \"busybox:${TAG:-latest}\"\n"),
+        (
+            "compose.yaml",
+            "services:\n  app:\n    image: \"busybox:${TAG:-latest}\"\n",
+        ),
         (".env", "TAG=from-dotenv\n"),
         ("other.env", "TAG=from-other\n"),
     ]);
     let mut f = f;
     f.opts.env_files = vec![f.dir.path().join("other.env")];
-    assert_eq!(f.ok().services["app"].image.as_deref(), Some("busybox:from-other"));
+    assert_eq!(
+        f.ok().services["app"].image.as_deref(),
+        Some("busybox:from-other")
+    );
 }
 
 #[test]
@@ -116,17 +137,40 @@ fn env_file_forms_and_precedence() {
     ])
     .env("FROM_SHELL", "shell-value");
     let p = f.ok();
-    assert_eq!(env_of(&p, "a", "OVERRIDDEN").as_deref(), Some("from-environment"), "environment beats env_file");
-    assert_eq!(env_of(&p, "a", "FROM_SHELL").as_deref(), Some("shell-value"), "a bare key takes the shell value");
-    assert_eq!(env_of(&p, "b", "SHARED").as_deref(), Some("b"), "later env files win");
-    assert_eq!(env_of(&p, "c", "SHARED").as_deref(), Some("a"), "an optional missing file is skipped");
+    assert_eq!(
+        env_of(&p, "a", "OVERRIDDEN").as_deref(),
+        Some("from-environment"),
+        "environment beats env_file"
+    );
+    assert_eq!(
+        env_of(&p, "a", "FROM_SHELL").as_deref(),
+        Some("shell-value"),
+        "a bare key takes the shell value"
+    );
+    assert_eq!(
+        env_of(&p, "b", "SHARED").as_deref(),
+        Some("b"),
+        "later env files win"
+    );
+    assert_eq!(
+        env_of(&p, "c", "SHARED").as_deref(),
+        Some("a"),
+        "an optional missing file is skipped"
+    );
     let ev = &p.services["a"].environment["SHARED"];
-    assert_eq!(ev.pos.short(), "a.env:1", "env file values remember their line");
+    assert_eq!(
+        ev.pos.short(),
+        "a.env:1",
+        "env file values remember their line"
+    );
 }
 
 #[test]
 fn missing_required_env_file_is_named() {
-    let f = Fixture::new(&[("compose.yaml", "services:\n  a:\n    image: busybox\n    env_file: nope.env\n")]);
+    let f = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: busybox\n    env_file: nope.env\n",
+    )]);
     let e = f.err();
     assert!(e.contains("nope.env") && e.contains("not found"), "{e}");
 }
@@ -141,22 +185,38 @@ fn list_environment_without_value_comes_from_shell_or_is_dropped() {
     let p = f.ok();
     assert_eq!(env_of(&p, "a", "IN_SHELL").as_deref(), Some("yes"));
     assert_eq!(env_of(&p, "a", "NOT_IN_SHELL"), None);
-    assert_eq!(env_of(&p, "a", "WITH").as_deref(), Some("value=with=equals"));
+    assert_eq!(
+        env_of(&p, "a", "WITH").as_deref(),
+        Some("value=with=equals")
+    );
 }
 
 #[test]
 fn project_name_precedence_and_normalisation() {
-    let f = Fixture::new(&[("compose.yaml", "name: From-File\nservices:\n  a:\n    image: busybox\n")]);
+    let f = Fixture::new(&[(
+        "compose.yaml",
+        "name: From-File\nservices:\n  a:\n    image: busybox\n",
+    )]);
     assert_eq!(f.ok().name, "from-file");
     let f = f.env("COMPOSE_PROJECT_NAME", "from_env");
     assert_eq!(f.ok().name, "from_env", "COMPOSE_PROJECT_NAME beats name:");
     let mut f = f;
     f.opts.project_name = Some("Flag.Name!".into());
-    assert_eq!(f.ok().name, "flagname", "-p wins and is normalised like compose does");
+    assert_eq!(
+        f.ok().name,
+        "flagname",
+        "-p wins and is normalised like compose does"
+    );
 
-    let g = Fixture::new(&[("My Stack.v2/compose.yaml", "services:\n  a:\n    image: busybox\n")]);
+    let g = Fixture::new(&[(
+        "My Stack.v2/compose.yaml",
+        "services:\n  a:\n    image: busybox\n",
+    )]);
     let mut opts = g.opts.clone();
     opts.dir = Some(g.dir.path().join("My Stack.v2"));
     let p = berth_compose::load(&opts).expect("load");
-    assert_eq!(p.name, "mystackv2", "folder name lowercased with invalid characters removed");
+    assert_eq!(
+        p.name, "mystackv2",
+        "folder name lowercased with invalid characters removed"
+    );
 }

@@ -82,5 +82,8 @@ impl Fixture {
 }
 
 pub fn env_of(p: &Project, service: &str, key: &str) -> Option<String> {
-    p.services[service].environment.get(key).map(|v| v.value.clone())
+    p.services[service]
+        .environment
+        .get(key)
+        .map(|v| v.value.clone())
 }

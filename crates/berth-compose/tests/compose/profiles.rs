@@ -27,15 +27,21 @@ fn services_with_profiles_are_off_by_default() {
 
 #[test]
 fn profile_flag_enables_its_services() {
-    let p = Fixture::new(&[("compose.yaml", FILE)]).profiles(&["dev"]).ok();
+    let p = Fixture::new(&[("compose.yaml", FILE)])
+        .profiles(&["dev"])
+        .ok();
     assert_eq!(names(&p), vec!["app", "frontend-dev", "debug"]);
 }
 
 #[test]
 fn compose_profiles_variable_and_star() {
-    let p = Fixture::new(&[("compose.yaml", FILE)]).env("COMPOSE_PROFILES", "tools,debug").ok();
+    let p = Fixture::new(&[("compose.yaml", FILE)])
+        .env("COMPOSE_PROFILES", "tools,debug")
+        .ok();
     assert_eq!(names(&p), vec!["app", "debug", "admin"]);
-    let p = Fixture::new(&[("compose.yaml", FILE)]).profiles(&["*"]).ok();
+    let p = Fixture::new(&[("compose.yaml", FILE)])
+        .profiles(&["*"])
+        .ok();
     assert_eq!(p.services.len(), 4, "* enables every profile");
 }
 
@@ -47,7 +53,9 @@ fn dependency_on_a_disabled_service_warns() {
     )]);
     let p = f.ok();
     assert!(
-        p.warnings.iter().any(|w| w.contains("\"vite\"") && w.contains("profile")),
+        p.warnings
+            .iter()
+            .any(|w| w.contains("\"vite\"") && w.contains("profile")),
         "{:?}",
         p.warnings
     );

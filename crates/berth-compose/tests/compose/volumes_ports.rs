@@ -29,7 +29,14 @@ fn port_forms_short_and_long() {
     let got: Vec<(Option<&str>, Option<u16>, u16, &str)> = p.services["web"]
         .ports
         .iter()
-        .map(|m| (m.host_ip.as_deref(), m.host_port, m.container_port, m.protocol.as_str()))
+        .map(|m| {
+            (
+                m.host_ip.as_deref(),
+                m.host_port,
+                m.container_port,
+                m.protocol.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -76,13 +83,21 @@ volumes:
     assert_eq!(v[0].kind, MountKind::Volume);
     assert_eq!(v[0].source.as_deref(), Some("pgdata"));
     assert_eq!(v[1].kind, MountKind::Bind);
-    assert_eq!(v[1].source.as_deref(), Some(f.dir.path().join("init").to_str().expect("utf8")), "relative binds resolve against the project folder");
+    assert_eq!(
+        v[1].source.as_deref(),
+        Some(f.dir.path().join("init").to_str().expect("utf8")),
+        "relative binds resolve against the project folder"
+    );
     assert!(v[1].read_only);
     assert_eq!(v[2].source.as_deref(), Some("/abs/path"));
     assert_eq!(v[3].kind, MountKind::Anonymous);
     assert_eq!(v[4].kind, MountKind::Bind);
     assert!(v[4].read_only);
-    assert!(v[4].source.as_deref().unwrap_or_default().ends_with("/conf"));
+    assert!(v[4]
+        .source
+        .as_deref()
+        .unwrap_or_default()
+        .ends_with("/conf"));
     assert_eq!(v[5].kind, MountKind::Tmpfs);
 }
 
@@ -108,9 +123,19 @@ networks:
 "#,
     )])
     .ok();
-    assert_eq!(p.services["a"].networks.keys().collect::<Vec<_>>(), vec!["front", "back"]);
-    assert_eq!(p.services["b"].networks["back"].aliases, vec!["database", "db.local"]);
-    assert_eq!(p.services["c"].networks.keys().collect::<Vec<_>>(), vec!["default"], "no networks means the default network");
+    assert_eq!(
+        p.services["a"].networks.keys().collect::<Vec<_>>(),
+        vec!["front", "back"]
+    );
+    assert_eq!(
+        p.services["b"].networks["back"].aliases,
+        vec!["database", "db.local"]
+    );
+    assert_eq!(
+        p.services["c"].networks.keys().collect::<Vec<_>>(),
+        vec!["default"],
+        "no networks means the default network"
+    );
     assert!(p.networks["back"].internal);
     assert!(p.networks.contains_key("default"));
 }

@@ -12,7 +12,12 @@ use crate::{copy_dir, docker, free_local_port, repo_root, require_engine};
 
 /// Containers of one compose project, found by label (never by name): service -> (state, health).
 fn project_states(project: &str) -> BTreeMap<String, (String, String)> {
-    let ids = docker(&["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={project}")]);
+    let ids = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
     let ids: Vec<&str> = ids.split_whitespace().collect();
     if ids.is_empty() {
         return BTreeMap::new();
@@ -45,7 +50,10 @@ impl Drop for Down<'_> {
     fn drop(&mut self) {
         let _ = self
             .cli
-            .command(self.target, &["down", "--volumes", "--remove-orphans", "--timeout", "5"])
+            .command(
+                self.target,
+                &["down", "--volumes", "--remove-orphans", "--timeout", "5"],
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -55,12 +63,28 @@ impl Drop for Down<'_> {
 #[test]
 fn seed_like_stack_comes_up_healthy_with_compose_and_goes_away() {
     require_engine();
-    let work = tempfile::Builder::new().prefix("berth-harness").tempdir().expect("tmp");
+    let work = tempfile::Builder::new()
+        .prefix("berth-harness")
+        .tempdir()
+        .expect("tmp");
     let dir = work.path().join("stack");
     copy_dir(&repo_root().join("tests/fixtures/harness-tls"), &dir);
     let cert = dir.join("nginx/ssl/localhost.crt");
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
         .arg(dir.join("nginx/ssl/localhost.key"))
         .arg("-out")
         .arg(&cert)
@@ -79,7 +103,10 @@ fn seed_like_stack_comes_up_healthy_with_compose_and_goes_away() {
         ..Default::default()
     };
     let port = free_local_port();
-    let down = Down { cli: &cli, target: &target };
+    let down = Down {
+        cli: &cli,
+        target: &target,
+    };
 
     let started = Instant::now();
     let out = cli
@@ -97,38 +124,81 @@ fn seed_like_stack_comes_up_healthy_with_compose_and_goes_away() {
     let states = loop {
         let states = project_states(&project);
         let all_healthy = states.len() == 4
-            && states.values().all(|(s, h)| s == "running" && h == "healthy");
+            && states
+                .values()
+                .all(|(s, h)| s == "running" && h == "healthy");
         if all_healthy || Instant::now() > deadline {
             break states;
         }
         std::thread::sleep(Duration::from_millis(500));
     };
     let expected: Vec<&str> = vec!["app", "database", "nginx", "redis"];
-    assert_eq!(states.keys().map(String::as_str).collect::<Vec<_>>(), expected, "containers grouped by the compose service label");
+    assert_eq!(
+        states.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected,
+        "containers grouped by the compose service label"
+    );
     for (svc, (state, health)) in &states {
-        assert_eq!((state.as_str(), health.as_str()), ("running", "healthy"), "{svc} should be running and healthy");
+        assert_eq!(
+            (state.as_str(), health.as_str()),
+            ("running", "healthy"),
+            "{svc} should be running and healthy"
+        );
     }
-    eprintln!("harness stack healthy after {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "harness stack healthy after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 
     // Through nginx's published 127.0.0.1 port, over TLS verified against the test certificate.
     let url = |path: &str| format!("https://localhost:{port}{path}");
     let curl = |path: &str| {
         Command::new("curl")
-            .args(["-sS", "--max-time", "10", "--resolve", &format!("localhost:{port}:127.0.0.1"), "--cacert"])
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "--resolve",
+                &format!("localhost:{port}:127.0.0.1"),
+                "--cacert",
+            ])
             .arg(&cert)
             .arg(url(path))
             .output()
             .expect("run curl")
     };
     let health = curl("/health");
-    assert!(health.status.success(), "TLS request through nginx: {}", String::from_utf8_lossy(&health.stderr));
-    assert_eq!(String::from_utf8_lossy(&health.stdout).trim(), "ok", "the app's /health, proxied by nginx");
+    assert!(
+        health.status.success(),
+        "TLS request through nginx: {}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&health.stdout).trim(),
+        "ok",
+        "the app's /health, proxied by nginx"
+    );
     let deps = String::from_utf8_lossy(&curl("/cgi-bin/deps").stdout).into_owned();
-    assert!(deps.contains("database ok") && deps.contains("redis ok"), "the app reaches PostgreSQL and Redis: {deps}");
+    assert!(
+        deps.contains("database ok") && deps.contains("redis ok"),
+        "the app reaches PostgreSQL and Redis: {deps}"
+    );
 
     drop(down);
     let left = project_states(&project);
-    assert!(left.is_empty(), "down --volumes removes every container: {left:?}");
-    let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("label=com.docker.compose.project={project}")]);
-    assert!(volumes.trim().is_empty(), "and the named volumes: {volumes}");
+    assert!(
+        left.is_empty(),
+        "down --volumes removes every container: {left:?}"
+    );
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]);
+    assert!(
+        volumes.trim().is_empty(),
+        "and the named volumes: {volumes}"
+    );
 }

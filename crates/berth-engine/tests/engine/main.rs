@@ -21,11 +21,17 @@ pub fn require_engine() {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    assert!(ok, "no Docker engine answers; run ./scripts/test.sh, which installs and starts one");
+    assert!(
+        ok,
+        "no Docker engine answers; run ./scripts/test.sh, which installs and starts one"
+    );
 }
 
 pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().expect("run docker");
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
     assert!(
         out.status.success(),
         "docker {args:?} failed: {}",
