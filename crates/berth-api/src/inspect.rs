@@ -300,3 +300,26 @@ pub fn diagram(
     let graph = build_graph(&project);
     Ok(diagram::render(&project, &graph, format))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shown_path;
+    use std::path::Path;
+
+    #[test]
+    fn host_paths_are_shown_as_the_compose_file_would_write_them() {
+        let wd = Path::new("/home/dev/shop/infra");
+        assert_eq!(shown_path(wd, "/home/dev/shop/infra"), ".");
+        assert_eq!(
+            shown_path(wd, "/home/dev/shop/infra/nginx/conf.d"),
+            "./nginx/conf.d"
+        );
+        assert_eq!(shown_path(wd, "/home/dev/shop/backend"), "../backend");
+        assert_eq!(shown_path(wd, "/home/dev/other/x"), "../../other/x");
+        assert_eq!(
+            shown_path(wd, "/etc/ssl/certs"),
+            "/etc/ssl/certs",
+            "far away stays absolute"
+        );
+    }
+}

@@ -375,7 +375,7 @@ impl Loader {
                     Err(InterpolationError::Invalid { template }) => {
                         return Err(LoadError::InvalidInterpolation {
                             pos: node.pos.clone(),
-                            template,
+                            template: masked_template(path, &template),
                         })
                     }
                 }
@@ -1001,6 +1001,21 @@ impl Loader {
         }
         Ok(svc)
     }
+}
+
+/// An error message must not print a password: mask the value when its key (or its `KEY=` prefix
+/// in list syntax) names a secret, and any URL password in it.
+fn masked_template(path: &str, template: &str) -> String {
+    let key = path.rsplit('.').next().unwrap_or_default();
+    if crate::mask::is_secret_name(key) {
+        return crate::mask::MASK.to_owned();
+    }
+    if let Some((k, _)) = template.split_once('=') {
+        if crate::mask::is_secret_name(k) {
+            return format!("{k}={}", crate::mask::MASK);
+        }
+    }
+    crate::mask::mask_url_passwords(template)
 }
 
 /// Every key of a service in the Compose specification that Berth does not model itself.

@@ -133,6 +133,25 @@ fn invalid_interpolation_is_reported_with_position() {
 }
 
 #[test]
+fn invalid_interpolation_in_a_secret_does_not_print_the_secret() {
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  db:\n    image: pg\n    environment:\n      DB_PASSWORD: \"hunter2$\"\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:5:20") && !e.contains("hunter2"),
+        "{e}"
+    );
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  db:\n    image: pg\n    environment:\n      - \"API_TOKEN=abc$\"\n",
+    )])
+    .err();
+    assert!(e.contains("API_TOKEN") && !e.contains("abc"), "{e}");
+}
+
+#[test]
 fn service_without_image_or_build() {
     let e = Fixture::new(&[(
         "compose.yaml",
