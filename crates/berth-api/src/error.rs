@@ -10,6 +10,12 @@ pub enum ErrorCode {
     ComposeInvalid,
     /// A `${VAR:?message}` variable has no value.
     MissingVariable,
+    /// No Docker engine answers; the message says what was tried and what to do.
+    EngineUnavailable,
+    /// The engine or compose refused an action; the message says why.
+    EngineFailed,
+    /// A service name that the stack does not have.
+    UnknownService,
     Internal,
 }
 

@@ -20,7 +20,7 @@ pub struct StackRequest {
 }
 
 impl StackRequest {
-    fn load_options(&self, env: HashMap<String, String>) -> LoadOptions {
+    pub(crate) fn load_options(&self, env: HashMap<String, String>) -> LoadOptions {
         LoadOptions {
             dir: self.dir.clone(),
             files: self.files.clone(),

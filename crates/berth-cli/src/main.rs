@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use berth_api::{DiagramFormat, InspectView, StackRequest};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod live;
+
 #[derive(Parser)]
 #[command(
     name = "berth",
@@ -76,12 +78,112 @@ enum Command {
         #[arg(long, value_enum, default_value = "mermaid")]
         format: Format,
     },
+    /// Show every service's state, health, replicas and ports, live from the engine
+    Status {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        json: bool,
+        /// Keep watching: print again on every change the engine reports (Ctrl-C to stop)
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Show service logs, merged across services by time
+    Logs {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Services (default: all)
+        services: Vec<String>,
+        /// Keep following new output, including containers that start later
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// Lines from the end of each container's log, or `all`
+        #[arg(long, default_value = "all")]
+        tail: String,
+        /// Only lines since this time: Unix seconds, RFC 3339, or 30s/10m/2h ago
+        #[arg(long)]
+        since: Option<String>,
+        /// Show each line's timestamp
+        #[arg(short = 't', long)]
+        timestamps: bool,
+        /// Only lines matching this regular expression
+        #[arg(long)]
+        grep: Option<String>,
+    },
+    /// Start the stack (or some services) and wait until they are healthy
+    Up {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+        /// Seconds to wait for health before giving up
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+    },
+    /// Stop and remove the stack's containers and networks
+    Down {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Also remove the stack's named volumes (deletes data)
+        #[arg(short = 'v', long)]
+        volumes: bool,
+    },
+    /// Start existing containers of services
+    Start { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    /// Stop services without removing them
+    Stop { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    /// Restart services
+    Restart { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    /// Rebuild services' images and recreate only those services
+    Rebuild { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    /// Pull services' images
+    Pull { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+}
+
+/// `berth logs app` means the service app, not a folder called app: a first positional that is
+/// not an existing folder is a service name.
+fn split_dir(mut stack: StackArgs, mut services: Vec<String>) -> (StackArgs, Vec<String>) {
+    if let Some(d) = &stack.dir {
+        if !d.is_dir() {
+            services.insert(0, d.to_string_lossy().into_owned());
+            stack.dir = None;
+        }
+    }
+    (stack, services)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let result = match cli.command {
+        Command::Inspect { .. } | Command::Diagram { .. } => sync_command(cli.command, env),
+        live => match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(live::run(live, env)),
+            Err(e) => Err(berth_api::ApiError { code: berth_api::ErrorCode::Internal, message: e.to_string() }),
+        },
+    };
+    finish(result)
+}
+
+fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            // A closed pipe (`berth inspect | head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("berth: {}", e.message);
+            ExitCode::from(match e.code {
+                berth_api::ErrorCode::ComposeNotFound => 3,
+                berth_api::ErrorCode::EngineUnavailable => 4,
+                _ => 2,
+            })
+        }
+    }
+}
+
+fn sync_command(command: Command, env: std::collections::HashMap<String, String>) -> Result<String, berth_api::ApiError> {
+    match command {
         Command::Inspect {
             stack,
             json,
@@ -100,20 +202,7 @@ fn main() -> ExitCode {
             };
             berth_api::diagram(&stack.request(), env, f)
         }
-    };
-    match result {
-        Ok(text) => {
-            // A closed pipe (`berth inspect | head`) is not an error worth a message.
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("berth: {}", e.message);
-            ExitCode::from(match e.code {
-                berth_api::ErrorCode::ComposeNotFound => 3,
-                _ => 2,
-            })
-        }
+        _ => Ok(String::new()),
     }
 }
 

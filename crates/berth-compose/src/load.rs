@@ -771,6 +771,7 @@ impl Loader {
             restart: None,
             labels: IndexMap::new(),
             init: false,
+            replicas: 1,
         };
         let mut env_files: Vec<(PathBuf, bool, Pos)> = Vec::new();
         let mut declared_env: Vec<(String, Option<String>, Pos)> = Vec::new();
@@ -917,6 +918,12 @@ impl Loader {
                     }
                 }
                 "healthcheck" => svc.healthcheck = Some(healthcheck_of(v, &path(key))?),
+                "scale" => svc.replicas = replicas_of(v, &path(key))?,
+                "deploy" => {
+                    if let Some(r) = v.get("replicas") {
+                        svc.replicas = replicas_of(r, &path("deploy.replicas"))?;
+                    }
+                }
                 "profiles" => {
                     for item in seq_of(v, &path(key))? {
                         svc.profiles.push(scalar_of(item, &path(key))?);
@@ -1134,6 +1141,13 @@ pub(crate) fn bool_of(n: &Node, path: &str) -> Result<bool, LoadError> {
             format!("expected true or false, found {}", describe(n)),
         )),
     }
+}
+
+fn replicas_of(n: &Node, path: &str) -> Result<u32, LoadError> {
+    let s = scalar_of(n, path)?;
+    s.parse().map_err(|_| {
+        LoadError::ty(&n.pos, path, format!("expected a whole number of replicas, found {s:?}"))
+    })
 }
 
 fn describe(n: &Node) -> String {

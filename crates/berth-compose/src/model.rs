@@ -47,6 +47,8 @@ pub struct Service {
     pub restart: Option<String>,
     pub labels: IndexMap<String, String>,
     pub init: bool,
+    /// `scale` or `deploy.replicas`; 1 when neither is set.
+    pub replicas: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,19 +1,12 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    #[error("neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install Docker Compose and try again")]
-    ComposeMissing,
-    #[error("cannot run {program}: {source}")]
-    Spawn {
-        program: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
+use regex::Regex;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::error::EngineError;
 
 /// Which compose implementation the machine has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +114,129 @@ impl ComposeCli {
     }
 }
 
+/// One line of compose output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputLine {
+    pub stderr: bool,
+    pub text: String,
+}
+
+impl ComposeCli {
+    /// Runs `args` on `target`, handing each output line to `on_line` as it comes, until the
+    /// command ends or `cancel` resolves (the child is then killed). A failure becomes one
+    /// sentence a person can act on.
+    pub async fn run<F, C>(
+        &self,
+        target: &ComposeTarget,
+        args: &[&str],
+        envs: &[(String, String)],
+        mut on_line: F,
+        cancel: C,
+    ) -> Result<(), EngineError>
+    where
+        F: FnMut(OutputLine),
+        C: std::future::Future<Output = ()>,
+    {
+        let argv = self.argv(target, args);
+        let program = argv[0].to_string_lossy().into_owned();
+        let mut cmd = tokio::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&target.project_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().map_err(|source| EngineError::Spawn { program, source })?;
+        let mut out = BufReader::new(child.stdout.take().ok_or(EngineError::Cancelled)?).lines();
+        let mut err = BufReader::new(child.stderr.take().ok_or(EngineError::Cancelled)?).lines();
+        let mut transcript = String::new();
+        let (mut out_done, mut err_done) = (false, false);
+        tokio::pin!(cancel);
+        while !(out_done && err_done) {
+            tokio::select! {
+                _ = &mut cancel => {
+                    let _ = child.kill().await;
+                    return Err(EngineError::Cancelled);
+                }
+                line = out.next_line(), if !out_done => match line {
+                    Ok(Some(text)) => { transcript.push_str(&text); transcript.push('\n'); on_line(OutputLine { stderr: false, text }); }
+                    _ => out_done = true,
+                },
+                line = err.next_line(), if !err_done => match line {
+                    Ok(Some(text)) => { transcript.push_str(&text); transcript.push('\n'); on_line(OutputLine { stderr: true, text }); }
+                    _ => err_done = true,
+                },
+            }
+        }
+        let status = tokio::select! {
+            _ = &mut cancel => {
+                let _ = child.kill().await;
+                return Err(EngineError::Cancelled);
+            }
+            s = child.wait() => s.map_err(|source| EngineError::Spawn { program: "compose".into(), source })?,
+        };
+        if status.success() {
+            Ok(())
+        } else {
+            Err(EngineError::Compose {
+                message: explain_failure(&transcript),
+                output: transcript,
+            })
+        }
+    }
+}
+
+static PORT_IN_USE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
+    Regex::new(r"(?:listen (?:tcp|udp)[46]? (\S+): bind: address already in use|Bind for (\S+) failed: port is already allocated)").unwrap()
+});
+static SERVICE_OF_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
+    Regex::new(r"Cannot start service ([A-Za-z0-9._-]+):").unwrap()
+});
+static UNHEALTHY: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
+    Regex::new(r#"(?:Container "?([^"\s]+)"? is unhealthy|dependency failed to start: container ([^\s]+) is unhealthy)"#).unwrap()
+});
+
+/// Turns compose's output on failure into the sentence that explains it. Compose v1 says "Host is
+/// already in use by another container" even when a host process holds the port: the daemon's own
+/// `bind: address already in use` line is the truth, so it wins.
+pub fn explain_failure(transcript: &str) -> String {
+    if let Some(c) = PORT_IN_USE.captures(transcript) {
+        let addr = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or_default();
+        let service = transcript
+            .lines()
+            .find(|l| PORT_IN_USE.is_match(l))
+            .and_then(|l| SERVICE_OF_ERROR.captures(l))
+            .map(|c| c[1].to_owned());
+        return match service {
+            Some(s) => format!("service {s} cannot start: host port {addr} is already in use"),
+            None => format!("host port {addr} is already in use"),
+        };
+    }
+    if let Some(c) = UNHEALTHY.captures(transcript) {
+        let name = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or_default();
+        return format!("container {name} is unhealthy, so the services that wait for it were not started");
+    }
+    let last: Vec<&str> = transcript
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .rev()
+        .take(3)
+        .collect();
+    let last: Vec<&str> = last.into_iter().rev().collect();
+    if last.is_empty() {
+        "compose failed without saying why".to_owned()
+    } else {
+        last.join(" / ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +291,19 @@ mod tests {
         let argv = v2.argv(&t, &["ps"]);
         assert_eq!(argv[0], "docker");
         assert_eq!(argv[1], "compose");
+    }
+
+    #[test]
+    fn the_daemons_bind_error_beats_compose_v1s_misleading_line() {
+        let v1 = "Creating p_nginx_1 ... error\n\nERROR: for p_nginx_1  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1 (3f2a): Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use\n\nERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1 (3f2a): Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use\nERROR: Host is already in use by another container\n";
+        assert_eq!(explain_failure(v1), "service nginx cannot start: host port 127.0.0.1:18081 is already in use");
+        let other = "Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:8080 failed: port is already allocated";
+        assert_eq!(explain_failure(other), "host port 0.0.0.0:8080 is already in use");
+        assert_eq!(
+            explain_failure("ERROR: for app  Container \"3c1f2d\" is unhealthy.\nERROR: Encountered errors while bringing up the project.\n"),
+            "container 3c1f2d is unhealthy, so the services that wait for it were not started"
+        );
+        assert_eq!(explain_failure("a\n\nb\nc\nd\n"), "b / c / d");
     }
 
     #[test]

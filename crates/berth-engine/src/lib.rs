@@ -1,6 +1,18 @@
-//! The engine side of Berth. Lifecycle actions go through the user's own compose CLI, always with
-//! `-p` and the `-f` list of the opened stack, as argument vectors (never a shell).
+//! The engine side of Berth: observation through the Docker API (bollard, behind the [`Engine`]
+//! trait), and lifecycle through the user's own compose CLI, always with `-p` and the `-f` list
+//! of the opened stack, as argument vectors (never a shell).
 
 mod compose_cli;
+mod docker;
+mod engine;
+mod error;
+pub mod fake;
+pub mod logs;
+pub mod model;
+pub mod status;
+pub mod watch;
 
-pub use compose_cli::{ComposeCli, ComposeFlavor, ComposeTarget, EngineError};
+pub use compose_cli::{explain_failure, ComposeCli, ComposeFlavor, ComposeTarget, OutputLine};
+pub use docker::{candidate_hosts, DockerEngine};
+pub use engine::{BoxStream, Engine};
+pub use error::EngineError;

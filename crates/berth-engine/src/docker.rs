@@ -1,0 +1,361 @@
+//! The bollard implementation of [`Engine`]. This is the only module that sees bollard types.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::query_parameters::{
+    EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::engine::{BoxStream, Engine};
+use crate::error::EngineError;
+use crate::model::*;
+
+/// Where to look for an engine, in order: `DOCKER_HOST`, the current Docker context, then the
+/// usual sockets of Docker Engine, Docker Desktop and Podman.
+pub fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
+    if let Some(h) = env.get("DOCKER_HOST").filter(|h| !h.is_empty()) {
+        return vec![h.clone()];
+    }
+    let home = env.get("HOME").or_else(|| env.get("USERPROFILE")).map(PathBuf::from);
+    if let Some(home) = &home {
+        if let Some(h) = context_host(home, env.get("DOCKER_CONTEXT").map(String::as_str)) {
+            return vec![h];
+        }
+    }
+    let mut out = Vec::new();
+    if cfg!(windows) {
+        out.push("npipe:////./pipe/docker_engine".to_owned());
+        out.push("npipe:////./pipe/podman-machine-default".to_owned());
+        return out;
+    }
+    out.push("unix:///var/run/docker.sock".to_owned());
+    if let Some(home) = &home {
+        out.push(format!("unix://{}/.docker/run/docker.sock", home.display()));
+        out.push(format!("unix://{}/.docker/desktop/docker.sock", home.display()));
+    }
+    if let Some(xdg) = env.get("XDG_RUNTIME_DIR") {
+        out.push(format!("unix://{xdg}/podman/podman.sock"));
+    }
+    out.push("unix:///run/podman/podman.sock".to_owned());
+    out
+}
+
+/// The endpoint of the current Docker context (`DOCKER_CONTEXT` or `currentContext` in
+/// ~/.docker/config.json), unless it is `default`.
+fn context_host(home: &Path, explicit: Option<&str>) -> Option<String> {
+    let name = match explicit {
+        Some(n) => n.to_owned(),
+        None => {
+            let cfg = std::fs::read_to_string(home.join(".docker/config.json")).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&cfg).ok()?;
+            v.get("currentContext")?.as_str()?.to_owned()
+        }
+    };
+    if name.is_empty() || name == "default" {
+        return None;
+    }
+    let meta_dir = home.join(".docker/contexts/meta");
+    for entry in std::fs::read_dir(meta_dir).ok()?.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path().join("meta.json")) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        if v.get("Name").and_then(|n| n.as_str()) == Some(name.as_str()) {
+            return v
+                .pointer("/Endpoints/docker/Host")
+                .and_then(|h| h.as_str())
+                .map(str::to_owned);
+        }
+    }
+    None
+}
+
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    host: String,
+}
+
+fn map_err(host: &str, e: bollard::errors::Error) -> EngineError {
+    match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => EngineError::Api {
+            status: status_code,
+            message,
+        },
+        other => EngineError::Disconnected {
+            host: host.to_owned(),
+            message: other.to_string(),
+        },
+    }
+}
+
+impl DockerEngine {
+    /// Connects to the first engine that answers among [`candidate_hosts`], negotiating the API
+    /// version down to what the daemon speaks (Docker 20.10 speaks 1.41).
+    pub async fn connect(env: &HashMap<String, String>) -> Result<Self, EngineError> {
+        let tried = candidate_hosts(env);
+        for host in &tried {
+            if let Some(path) = host.strip_prefix("unix://") {
+                if !Path::new(path).exists() {
+                    continue;
+                }
+            }
+            let Ok(docker) = Docker::connect_with_host(host) else { continue };
+            let Ok(docker) = docker.negotiate_version().await else { continue };
+            if docker.ping().await.is_ok() {
+                return Ok(DockerEngine {
+                    docker,
+                    host: host.clone(),
+                });
+            }
+        }
+        Err(EngineError::Unreachable { tried })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+fn state_of(s: Option<ContainerStateStatusEnum>) -> RunState {
+    match s {
+        Some(ContainerStateStatusEnum::RUNNING) => RunState::Running,
+        Some(ContainerStateStatusEnum::RESTARTING) => RunState::Restarting,
+        Some(ContainerStateStatusEnum::PAUSED) => RunState::Paused,
+        Some(ContainerStateStatusEnum::EXITED) | Some(ContainerStateStatusEnum::STOPPING) => {
+            RunState::Exited
+        }
+        Some(ContainerStateStatusEnum::DEAD) => RunState::Dead,
+        Some(ContainerStateStatusEnum::REMOVING) => RunState::Removing,
+        _ => RunState::Created,
+    }
+}
+
+fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
+    let labels = r
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default();
+    let state = r.state.clone().unwrap_or_default();
+    let health = state.health.as_ref().and_then(|h| {
+        let status = match h.status {
+            Some(HealthStatusEnum::STARTING) => HealthState::Starting,
+            Some(HealthStatusEnum::HEALTHY) => HealthState::Healthy,
+            Some(HealthStatusEnum::UNHEALTHY) => HealthState::Unhealthy,
+            _ => return None,
+        };
+        let last = h.log.as_ref().and_then(|l| l.last());
+        Some(Health {
+            status,
+            failing_streak: h.failing_streak.unwrap_or(0),
+            last_output: last.and_then(|l| l.output.clone()).map(|o| o.trim_end().to_owned()),
+            last_exit_code: last.and_then(|l| l.exit_code),
+        })
+    });
+    let run_state = state_of(state.status);
+    let mut ports = Vec::new();
+    if let Some(map) = r.network_settings.as_ref().and_then(|n| n.ports.as_ref()) {
+        for (key, bindings) in map {
+            let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let Ok(container_port) = port.parse::<u16>() else { continue };
+            for b in bindings.iter().flatten() {
+                if let Some(hp) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) {
+                    ports.push(PublishedPort {
+                        host_ip: b.host_ip.clone().unwrap_or_default(),
+                        host_port: hp,
+                        container_port,
+                        protocol: proto.to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    ports.sort_by(|a, b| (a.container_port, &a.host_ip).cmp(&(b.container_port, &b.host_ip)));
+    ContainerInfo {
+        id: r.id.unwrap_or_default(),
+        name: r.name.unwrap_or_default().trim_start_matches('/').to_owned(),
+        project: labels
+            .get(LABEL_PROJECT)
+            .or_else(|| labels.get(LABEL_PODMAN_PROJECT))
+            .cloned(),
+        service: labels.get(LABEL_SERVICE).cloned(),
+        number: labels.get(LABEL_NUMBER).and_then(|n| n.parse().ok()),
+        oneoff: labels.get(LABEL_ONEOFF).map(|v| v == "True" || v == "true").unwrap_or(false),
+        config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
+        image: r
+            .config
+            .as_ref()
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default(),
+        state: run_state,
+        exit_code: match run_state {
+            RunState::Exited | RunState::Dead | RunState::Restarting => state.exit_code,
+            _ => None,
+        },
+        health,
+        restart_count: r.restart_count.unwrap_or(0),
+        started_at: state.started_at.filter(|s| !s.starts_with("0001-")),
+        ports,
+        tty: r.config.as_ref().and_then(|c| c.tty).unwrap_or(false),
+        labels,
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn info(&self) -> Result<EngineInfo, EngineError> {
+        let v = self.docker.version().await.map_err(|e| map_err(&self.host, e))?;
+        Ok(EngineInfo {
+            host: self.host.clone(),
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+        })
+    }
+
+    async fn project_containers(
+        &self,
+        project: Option<&str>,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let label = match project {
+            Some(p) => format!("{LABEL_PROJECT}={p}"),
+            None => LABEL_PROJECT.to_owned(),
+        };
+        let filters: HashMap<&str, Vec<String>> = HashMap::from([("label", vec![label])]);
+        let list = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| map_err(&self.host, e))?;
+        let ids: Vec<String> = list.into_iter().filter_map(|c| c.id).collect();
+        // Inspect them concurrently: a summary lacks health, restarts and exit codes.
+        let inspected = futures_util::future::join_all(ids.iter().map(|id| self.inspect(id))).await;
+        let mut out = Vec::with_capacity(ids.len());
+        for r in inspected {
+            if let Some(c) = r? {
+                out.push(c);
+            }
+        }
+        out.sort_by(|a, b| (&a.service, a.number, &a.name).cmp(&(&b.service, b.number, &b.name)));
+        Ok(out)
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, EngineError> {
+        match self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(r) => Ok(Some(container_info(r))),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_err(&self.host, e)),
+        }
+    }
+
+    fn events(&self, project: Option<&str>, since_unix: i64) -> BoxStream<EngineEvent> {
+        let mut filters: HashMap<&str, Vec<String>> =
+            HashMap::from([("type", vec!["container".to_owned()])]);
+        if let Some(p) = project {
+            filters.insert("label", vec![format!("{LABEL_PROJECT}={p}")]);
+        }
+        let opts = EventsOptionsBuilder::new()
+            .since(&since_unix.to_string())
+            .filters(&filters)
+            .build();
+        let host = self.host.clone();
+        let stream = self.docker.events(Some(opts)).map(move |r| {
+            let m = r.map_err(|e| map_err(&host, e))?;
+            let actor = m.actor.unwrap_or_default();
+            let attrs = actor.attributes.unwrap_or_default();
+            Ok(EngineEvent {
+                action: m.action.unwrap_or_default(),
+                id: actor.id.unwrap_or_default(),
+                project: attrs.get(LABEL_PROJECT).cloned(),
+                service: attrs.get(LABEL_SERVICE).cloned(),
+                time_nano: m.time_nano.unwrap_or(0),
+            })
+        });
+        Box::pin(stream)
+    }
+
+    fn logs(&self, id: &str, request: &LogRequest) -> BoxStream<LogChunk> {
+        let tail = request
+            .tail
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "all".into());
+        let mut b = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .follow(request.follow)
+            // Always ask for timestamps: merging streams needs them; display drops them.
+            .timestamps(true)
+            .tail(&tail);
+        if let Some(s) = request.since {
+            b = b.since(i32::try_from(s).unwrap_or(i32::MAX));
+        }
+        let host = self.host.clone();
+        let stream = self.docker.logs(id, Some(b.build())).map(move |r| {
+            use bollard::container::LogOutput;
+            let out = r.map_err(|e| map_err(&host, e))?;
+            Ok(match out {
+                LogOutput::StdErr { message } => LogChunk {
+                    stream: LogStream::Stderr,
+                    bytes: message.to_vec(),
+                },
+                LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message } => LogChunk {
+                    stream: LogStream::Stdout,
+                    bytes: message.to_vec(),
+                },
+            })
+        });
+        Box::pin(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_host_wins_then_defaults_in_order() {
+        let env = HashMap::from([("DOCKER_HOST".to_owned(), "tcp://10.0.0.5:2376".to_owned())]);
+        assert_eq!(candidate_hosts(&env), vec!["tcp://10.0.0.5:2376"]);
+        let env = HashMap::from([
+            ("HOME".to_owned(), "/nonexistent-home".to_owned()),
+            ("XDG_RUNTIME_DIR".to_owned(), "/run/user/1000".to_owned()),
+        ]);
+        let hosts = candidate_hosts(&env);
+        if !cfg!(windows) {
+            assert_eq!(hosts[0], "unix:///var/run/docker.sock");
+            assert!(hosts.contains(&"unix:///nonexistent-home/.docker/run/docker.sock".to_owned()), "Docker Desktop's socket");
+            assert!(hosts.contains(&"unix:///run/user/1000/podman/podman.sock".to_owned()), "Podman's socket");
+        }
+    }
+
+    #[test]
+    fn current_context_endpoint_is_used() {
+        let home = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(home.path().join(".docker/contexts/meta/abc")).expect("mkdir");
+        std::fs::write(home.path().join(".docker/config.json"), r#"{"currentContext":"remote"}"#).expect("write");
+        std::fs::write(
+            home.path().join(".docker/contexts/meta/abc/meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"ssh://me@build-box"}}}"#,
+        )
+        .expect("write");
+        let env = HashMap::from([("HOME".to_owned(), home.path().to_string_lossy().into_owned())]);
+        assert_eq!(candidate_hosts(&env), vec!["ssh://me@build-box"]);
+    }
+}

@@ -1,0 +1,34 @@
+//! The seam between Berth and a container engine. The bollard implementation talks to a real
+//! daemon; tests of the logic above it use a small in-memory fake.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+use crate::error::EngineError;
+use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest};
+
+pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, EngineError>> + Send>>;
+
+pub trait Engine: Send + Sync + 'static {
+    fn info(&self) -> impl Future<Output = Result<EngineInfo, EngineError>> + Send;
+
+    /// Containers of one compose project (or of every project when `None`), by label.
+    fn project_containers(
+        &self,
+        project: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ContainerInfo>, EngineError>> + Send;
+
+    /// `Ok(None)` when the container no longer exists.
+    fn inspect(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ContainerInfo>, EngineError>> + Send;
+
+    /// Container events from `since_unix` on (events that happened while the subscription was
+    /// being set up are replayed, so subscribe-then-list never misses one).
+    fn events(&self, project: Option<&str>, since_unix: i64) -> BoxStream<EngineEvent>;
+
+    fn logs(&self, id: &str, request: &LogRequest) -> BoxStream<LogChunk>;
+}

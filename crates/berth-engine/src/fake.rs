@@ -1,0 +1,140 @@
+//! A small in-memory engine for tests of the logic above the [`Engine`] trait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use tokio_stream_shim::BroadcastStream;
+
+use crate::engine::{BoxStream, Engine};
+use crate::error::EngineError;
+use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest};
+
+#[derive(Clone)]
+pub struct FakeEngine {
+    containers: Arc<Mutex<HashMap<String, ContainerInfo>>>,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FakeEngine {
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(256);
+        FakeEngine {
+            containers: Arc::new(Mutex::new(HashMap::new())),
+            events,
+        }
+    }
+
+    /// Sets a container and emits `action` for it, as the daemon would.
+    pub fn upsert(&self, c: ContainerInfo, action: &str) {
+        let ev = EngineEvent {
+            action: action.to_owned(),
+            id: c.id.clone(),
+            project: c.project.clone(),
+            service: c.service.clone(),
+            time_nano: 1,
+        };
+        if let Ok(mut m) = self.containers.lock() {
+            m.insert(c.id.clone(), c);
+        }
+        let _ = self.events.send(ev);
+    }
+
+    pub fn remove(&self, id: &str) {
+        let removed = self.containers.lock().ok().and_then(|mut m| m.remove(id));
+        if let Some(c) = removed {
+            let _ = self.events.send(EngineEvent {
+                action: "destroy".into(),
+                id: c.id,
+                project: c.project,
+                service: c.service,
+                time_nano: 2,
+            });
+        }
+    }
+}
+
+impl Engine for FakeEngine {
+    async fn info(&self) -> Result<EngineInfo, EngineError> {
+        Ok(EngineInfo {
+            host: "fake://".into(),
+            version: "0".into(),
+            api_version: "1.41".into(),
+        })
+    }
+
+    async fn project_containers(&self, project: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError> {
+        let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
+        Ok(m.values()
+            .filter(|c| project.is_none() || c.project.as_deref() == project)
+            .cloned()
+            .collect())
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, EngineError> {
+        let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
+        Ok(m.get(id).cloned())
+    }
+
+    fn events(&self, project: Option<&str>, _since_unix: i64) -> BoxStream<EngineEvent> {
+        let project = project.map(str::to_owned);
+        let stream = BroadcastStream::new(self.events.subscribe()).filter_map(move |ev| {
+            let keep = ev.as_ref().map(|e| project.is_none() || e.project == project).unwrap_or(false);
+            async move { if keep { ev.ok().map(Ok) } else { None } }
+        });
+        Box::pin(stream)
+    }
+
+    fn logs(&self, _id: &str, _request: &LogRequest) -> BoxStream<LogChunk> {
+        Box::pin(futures_util::stream::empty())
+    }
+}
+
+/// `tokio-stream`'s BroadcastStream, reduced to what the fake needs.
+mod tokio_stream_shim {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use futures_util::Stream;
+    use tokio::sync::broadcast;
+
+    type Recv<T> = Pin<Box<dyn std::future::Future<Output = (Result<T, broadcast::error::RecvError>, broadcast::Receiver<T>)> + Send>>;
+
+    pub struct BroadcastStream<T> {
+        inner: Recv<T>,
+    }
+
+    async fn next<T: Clone>(mut rx: broadcast::Receiver<T>) -> (Result<T, broadcast::error::RecvError>, broadcast::Receiver<T>) {
+        let r = rx.recv().await;
+        (r, rx)
+    }
+
+    impl<T: Clone + Send + 'static> BroadcastStream<T> {
+        pub fn new(rx: broadcast::Receiver<T>) -> Self {
+            BroadcastStream { inner: Box::pin(next(rx)) }
+        }
+    }
+
+    impl<T: Clone + Send + 'static> Stream for BroadcastStream<T> {
+        type Item = Result<T, broadcast::error::RecvError>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            match self.inner.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready((r, rx)) => {
+                    self.inner = Box::pin(next(rx));
+                    match r {
+                        Err(broadcast::error::RecvError::Closed) => Poll::Ready(None),
+                        other => Poll::Ready(Some(other)),
+                    }
+                }
+            }
+        }
+    }
+}

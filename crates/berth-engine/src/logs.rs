@@ -1,0 +1,320 @@
+//! Container logs as lines: per container, merged across services by timestamp, followed with
+//! containers that start later joining by themselves, and kept in a bounded ring buffer that can
+//! be searched.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use regex::Regex;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::model::{ContainerInfo, LogRequest, LogStream};
+use crate::status::parse_rfc3339;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub service: String,
+    pub container: String,
+    pub stream: LogStream,
+    /// RFC 3339 with nanoseconds, as Docker stamped the line.
+    pub timestamp: String,
+    /// For ordering: seconds * 1e9 + nanoseconds.
+    #[serde(skip)]
+    pub ts_nano: i128,
+    /// The line without its newline; ANSI colour codes kept.
+    pub text: String,
+}
+
+fn ts_nano(ts: &str) -> i128 {
+    let secs = parse_rfc3339(ts).unwrap_or(0) as i128;
+    let frac = ts
+        .split_once('.')
+        .map(|(_, f)| f.chars().take_while(|c| c.is_ascii_digit()).collect::<String>())
+        .unwrap_or_default();
+    let nanos: i128 = format!("{frac:0<9}")[..9].parse().unwrap_or(0);
+    secs * 1_000_000_000 + nanos
+}
+
+/// Turns the engine's byte chunks into lines, carrying a partial line to the next chunk.
+#[derive(Default)]
+pub struct LineSplitter {
+    partial: [Vec<u8>; 2],
+}
+
+impl LineSplitter {
+    pub fn push(
+        &mut self,
+        container: &ContainerInfo,
+        stream: LogStream,
+        bytes: &[u8],
+        out: &mut Vec<LogLine>,
+    ) {
+        let idx = match stream {
+            LogStream::Stdout => 0,
+            LogStream::Stderr => 1,
+        };
+        let buf = &mut self.partial[idx];
+        buf.extend_from_slice(bytes);
+        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            out.push(make_line(container, stream, &line[..line.len() - 1]));
+        }
+    }
+
+    pub fn finish(&mut self, container: &ContainerInfo, out: &mut Vec<LogLine>) {
+        for (idx, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
+            if !self.partial[idx].is_empty() {
+                let line = std::mem::take(&mut self.partial[idx]);
+                out.push(make_line(container, stream, &line));
+            }
+        }
+    }
+}
+
+fn make_line(container: &ContainerInfo, stream: LogStream, raw: &[u8]) -> LogLine {
+    let text = String::from_utf8_lossy(raw);
+    let text = text.strip_suffix('\r').unwrap_or(&text);
+    let (timestamp, body) = match text.split_once(' ') {
+        Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' => (ts.to_owned(), rest),
+        _ => (String::new(), text),
+    };
+    LogLine {
+        service: container.service.clone().unwrap_or_default(),
+        container: container.name.clone(),
+        stream,
+        ts_nano: ts_nano(&timestamp),
+        timestamp,
+        text: body.to_owned(),
+    }
+}
+
+/// Reads the logs of `containers` (no follow) and merges them by timestamp. Lines of one container
+/// keep their order.
+pub async fn read_merged<E: Engine>(
+    engine: &E,
+    containers: &[ContainerInfo],
+    request: &LogRequest,
+) -> Result<Vec<LogLine>, EngineError> {
+    let mut req = request.clone();
+    req.follow = false;
+    let reads = containers.iter().map(|c| {
+        let req = req.clone();
+        async move {
+            let mut lines = Vec::new();
+            let mut split = LineSplitter::default();
+            let mut stream = engine.logs(&c.id, &req);
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                split.push(c, chunk.stream, &chunk.bytes, &mut lines);
+            }
+            split.finish(c, &mut lines);
+            Ok::<_, EngineError>(lines)
+        }
+    });
+    let mut all = Vec::new();
+    for r in futures_util::future::join_all(reads).await {
+        all.extend(r?);
+    }
+    all.sort_by_key(|l| l.ts_nano);
+    Ok(all)
+}
+
+/// Follows the logs of a project's services: every current container, and every container of
+/// those services that starts later (restart, scale, recreate). Lines arrive on the returned
+/// channel as they are written. Dropping the receiver stops everything.
+pub fn follow<E: Engine>(
+    engine: Arc<E>,
+    project: String,
+    services: Vec<String>,
+    initial: Vec<ContainerInfo>,
+    request: LogRequest,
+) -> mpsc::Receiver<Result<LogLine, EngineError>> {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        let wanted = |c: &ContainerInfo| {
+            !c.oneoff
+                && (services.is_empty()
+                    || c.service.as_ref().is_some_and(|s| services.contains(s)))
+        };
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let mut events = engine.events(Some(&project), since);
+        for c in initial.into_iter().filter(|c| wanted(c)) {
+            spawn_follower(engine.clone(), c, request.clone(), tx.clone());
+        }
+        while let Some(ev) = events.next().await {
+            if tx.is_closed() {
+                return;
+            }
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            if ev.action != "start" {
+                continue;
+            }
+            let Ok(Some(c)) = engine.inspect(&ev.id).await else { continue };
+            if !wanted(&c) {
+                continue;
+            }
+            // A restarted container keeps its id: its old follower ended with the process, so
+            // attach again from the moment it started.
+            let req = LogRequest {
+                follow: true,
+                tail: None,
+                since: Some(ev.time_nano / 1_000_000_000),
+            };
+            spawn_follower(engine.clone(), c, req, tx.clone());
+        }
+    });
+    rx
+}
+
+fn spawn_follower<E: Engine>(
+    engine: Arc<E>,
+    c: ContainerInfo,
+    mut request: LogRequest,
+    tx: mpsc::Sender<Result<LogLine, EngineError>>,
+) {
+    request.follow = true;
+    tokio::spawn(async move {
+        let mut split = LineSplitter::default();
+        let mut stream = engine.logs(&c.id, &request);
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => split.push(&c, chunk.stream, &chunk.bytes, &mut out),
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+            for line in out.drain(..) {
+                if tx.send(Ok(line)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        split.finish(&c, &mut out);
+        for line in out.drain(..) {
+            let _ = tx.send(Ok(line)).await;
+        }
+    });
+}
+
+/// A bounded buffer of the most recent lines of one service: memory stays flat however long a
+/// stack runs.
+pub struct LogBuffer {
+    capacity: usize,
+    lines: VecDeque<LogLine>,
+}
+
+pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+
+impl LogBuffer {
+    pub fn new(capacity: usize) -> Self {
+        LogBuffer {
+            capacity: capacity.max(1),
+            lines: VecDeque::with_capacity(capacity.min(4096)),
+        }
+    }
+
+    pub fn push(&mut self, line: LogLine) {
+        if self.lines.len() == self.capacity {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &LogLine> {
+        self.lines.iter()
+    }
+
+    /// Lines containing `needle`.
+    pub fn search<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = &'a LogLine> + 'a {
+        self.lines.iter().filter(move |l| l.text.contains(needle))
+    }
+
+    /// Lines matching `re`.
+    pub fn search_regex<'a>(&'a self, re: &'a Regex) -> impl Iterator<Item = &'a LogLine> + 'a {
+        self.lines.iter().filter(move |l| re.is_match(&l.text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RunState;
+
+    fn container() -> ContainerInfo {
+        ContainerInfo {
+            id: "abc".into(),
+            name: "p_web_1".into(),
+            project: Some("p".into()),
+            service: Some("web".into()),
+            number: Some(1),
+            oneoff: false,
+            config_hash: None,
+            image: "img".into(),
+            state: RunState::Running,
+            exit_code: None,
+            health: None,
+            restart_count: 0,
+            started_at: None,
+            ports: vec![],
+            tty: false,
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn chunks_split_into_lines_with_timestamps_and_partials() {
+        let c = container();
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        s.push(&c, LogStream::Stdout, b"2026-11-23T10:00:00.000000001Z hello\n2026-11-23T10:00:00.5Z wor", &mut out);
+        s.push(&c, LogStream::Stdout, b"ld \x1b[32mgreen\x1b[0m\r\n", &mut out);
+        s.push(&c, LogStream::Stderr, b"2026-11-23T10:00:01Z oops", &mut out);
+        s.finish(&c, &mut out);
+        let texts: Vec<(&str, LogStream)> = out.iter().map(|l| (l.text.as_str(), l.stream)).collect();
+        assert_eq!(
+            texts,
+            vec![("hello", LogStream::Stdout), ("world \x1b[32mgreen\x1b[0m", LogStream::Stdout), ("oops", LogStream::Stderr)],
+            "ANSI codes kept, CR dropped, streams apart"
+        );
+        assert!(out[0].ts_nano < out[1].ts_nano && out[1].ts_nano < out[2].ts_nano);
+        assert_eq!(out[1].ts_nano - out[0].ts_nano, 499_999_999);
+    }
+
+    #[test]
+    fn ring_buffer_is_bounded_and_searchable() {
+        let c = container();
+        let mut b = LogBuffer::new(3);
+        for i in 0..10 {
+            b.push(make_line(&c, LogStream::Stdout, format!("2026-11-23T10:00:0{i}Z line {i} {}", if i % 2 == 0 { "even" } else { "odd" }).as_bytes()));
+        }
+        assert_eq!(b.len(), 3);
+        let kept: Vec<&str> = b.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(kept, vec!["line 7 odd", "line 8 even", "line 9 odd"]);
+        assert_eq!(b.search("even").count(), 1);
+        let re = Regex::new(r"line [79]").unwrap();
+        assert_eq!(b.search_regex(&re).count(), 2);
+    }
+}

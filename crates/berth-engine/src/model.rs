@@ -1,0 +1,130 @@
+//! Berth's own view of what the engine reports. Bollard types stop at `docker.rs`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+pub const LABEL_NUMBER: &str = "com.docker.compose.container-number";
+pub const LABEL_ONEOFF: &str = "com.docker.compose.oneoff";
+pub const LABEL_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+pub const LABEL_PODMAN_PROJECT: &str = "io.podman.compose.project";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    Restarting,
+    Paused,
+    Exited,
+    Created,
+    Dead,
+    Removing,
+    NotCreated,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Restarting => "restarting",
+            RunState::Paused => "paused",
+            RunState::Exited => "exited",
+            RunState::Created => "created",
+            RunState::Dead => "dead",
+            RunState::Removing => "removing",
+            RunState::NotCreated => "not_created",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub status: HealthState,
+    pub failing_streak: i64,
+    /// Output of the most recent probe.
+    pub last_output: Option<String>,
+    pub last_exit_code: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedPort {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+}
+
+/// One container as Berth needs it, from an inspect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub project: Option<String>,
+    pub service: Option<String>,
+    pub number: Option<u32>,
+    pub oneoff: bool,
+    pub config_hash: Option<String>,
+    pub image: String,
+    pub state: RunState,
+    pub exit_code: Option<i64>,
+    pub health: Option<Health>,
+    pub restart_count: i64,
+    /// RFC 3339, as the engine reports it.
+    pub started_at: Option<String>,
+    pub ports: Vec<PublishedPort>,
+    pub tty: bool,
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
+}
+
+/// A container event from the engine's event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    pub action: String,
+    pub id: String,
+    pub project: Option<String>,
+    pub service: Option<String>,
+    pub time_nano: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// A chunk of container output as the engine delivers it (one or more lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogChunk {
+    pub stream: LogStream,
+    pub bytes: Vec<u8>,
+}
+
+/// Which container output to read.
+#[derive(Debug, Clone, Default)]
+pub struct LogRequest {
+    pub follow: bool,
+    /// `None` for everything.
+    pub tail: Option<u64>,
+    /// Unix seconds.
+    pub since: Option<i64>,
+}
+
+/// Who we reached and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineInfo {
+    pub host: String,
+    pub version: String,
+    pub api_version: String,
+}

@@ -1,0 +1,269 @@
+//! Per-service status from containers: pure functions, so the rules are tested without an engine.
+
+use serde::Serialize;
+
+use crate::model::{ContainerInfo, HealthState, PublishedPort, RunState};
+
+/// A service as the compose files declare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredService {
+    pub name: String,
+    pub replicas: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Replicas {
+    pub running: u32,
+    pub declared: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerBrief {
+    pub id: String,
+    pub name: String,
+    pub state: &'static str,
+    pub health: Option<HealthState>,
+    pub exit_code: Option<i64>,
+    pub restarts: i64,
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub state: &'static str,
+    pub health: Option<HealthState>,
+    /// Output of the last health probe of the least healthy container.
+    pub health_output: Option<String>,
+    pub failing_streak: i64,
+    pub exit_code: Option<i64>,
+    pub replicas: Replicas,
+    pub restarts: i64,
+    pub uptime_s: Option<u64>,
+    pub image: Option<String>,
+    pub ports: Vec<PublishedPort>,
+    /// False when a container was made from other compose settings than the files hold now.
+    pub declared: bool,
+    pub containers: Vec<ContainerBrief>,
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 time as Docker writes it
+/// (`2026-11-23T16:30:00.123456789Z`, or with an offset).
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.chars().take_while(|c| c.is_ascii_digit()).count();
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
+            let sign = if r.starts_with('-') { -1 } else { 1 };
+            sign * (r[1..3].parse::<i64>().ok()? * 3600 + r[4..6].parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = if y2 >= 0 { y2 } else { y2 - 399 } / 400;
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+fn state_rank(s: RunState) -> u8 {
+    // The state that best describes a service with several containers: any running replica
+    // makes it running; otherwise the most active state wins.
+    match s {
+        RunState::Running => 0,
+        RunState::Restarting => 1,
+        RunState::Paused => 2,
+        RunState::Removing => 3,
+        RunState::Exited => 4,
+        RunState::Dead => 5,
+        RunState::Created => 6,
+        RunState::NotCreated => 7,
+    }
+}
+
+fn health_rank(h: HealthState) -> u8 {
+    match h {
+        HealthState::Unhealthy => 0,
+        HealthState::Starting => 1,
+        HealthState::Healthy => 2,
+    }
+}
+
+/// Status of every declared service (in declaration order), then of services that only exist as
+/// containers (say, removed from the files but still running). One-off `run` containers are left
+/// out. `now_unix` is injected so uptime is testable.
+pub fn aggregate(
+    declared: &[DeclaredService],
+    containers: &[ContainerInfo],
+    now_unix: i64,
+) -> Vec<ServiceStatus> {
+    let mut names: Vec<(String, u32, bool)> = declared
+        .iter()
+        .map(|d| (d.name.clone(), d.replicas, true))
+        .collect();
+    for c in containers {
+        if let Some(s) = &c.service {
+            if !c.oneoff && !names.iter().any(|(n, ..)| n == s) {
+                names.push((s.clone(), 0, false));
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|(name, replicas, is_declared)| {
+            let mine: Vec<&ContainerInfo> = containers
+                .iter()
+                .filter(|c| !c.oneoff && c.service.as_deref() == Some(name.as_str()))
+                .collect();
+            service_status(name, replicas, is_declared, &mine, now_unix)
+        })
+        .collect()
+}
+
+fn service_status(
+    name: String,
+    declared: u32,
+    is_declared: bool,
+    mine: &[&ContainerInfo],
+    now_unix: i64,
+) -> ServiceStatus {
+    let state = mine
+        .iter()
+        .map(|c| c.state)
+        .min_by_key(|s| state_rank(*s))
+        .unwrap_or(RunState::NotCreated);
+    let least_healthy = mine
+        .iter()
+        .filter(|c| c.state == RunState::Running || c.state == RunState::Restarting)
+        .filter_map(|c| c.health.as_ref())
+        .min_by_key(|h| health_rank(h.status));
+    let running = mine.iter().filter(|c| c.state == RunState::Running).count() as u32;
+    let uptime_s = mine
+        .iter()
+        .filter(|c| c.state == RunState::Running)
+        .filter_map(|c| c.started_at.as_deref().and_then(parse_rfc3339))
+        .min()
+        .map(|t| (now_unix - t).max(0) as u64);
+    let exit_code = if matches!(state, RunState::Exited | RunState::Dead | RunState::Restarting) {
+        mine.iter().find(|c| c.state == state).and_then(|c| c.exit_code)
+    } else {
+        None
+    };
+    let mut ports: Vec<_> = mine.iter().flat_map(|c| c.ports.iter().cloned()).collect();
+    ports.dedup();
+    ServiceStatus {
+        name,
+        state: state.as_str(),
+        health: least_healthy.map(|h| h.status),
+        health_output: least_healthy.and_then(|h| h.last_output.clone()),
+        failing_streak: least_healthy.map(|h| h.failing_streak).unwrap_or(0),
+        exit_code,
+        replicas: Replicas {
+            running,
+            declared,
+        },
+        restarts: mine.iter().map(|c| c.restart_count).sum(),
+        uptime_s,
+        image: mine.first().map(|c| c.image.clone()),
+        ports,
+        declared: is_declared,
+        containers: mine
+            .iter()
+            .map(|c| ContainerBrief {
+                id: c.id.chars().take(12).collect(),
+                name: c.name.clone(),
+                state: c.state.as_str(),
+                health: c.health.as_ref().map(|h| h.status),
+                exit_code: c.exit_code,
+                restarts: c.restart_count,
+                started_at: c.started_at.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Health;
+
+    fn c(service: &str, n: u32, state: RunState) -> ContainerInfo {
+        ContainerInfo {
+            id: format!("{service}{n}0000000000000"),
+            name: format!("p_{service}_{n}"),
+            project: Some("p".into()),
+            service: Some(service.into()),
+            number: Some(n),
+            oneoff: false,
+            config_hash: None,
+            image: "img".into(),
+            state,
+            exit_code: None,
+            health: None,
+            restart_count: 0,
+            started_at: Some("2026-11-23T10:00:00.5Z".into()),
+            ports: vec![],
+            tty: false,
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn rfc3339_as_docker_writes_it() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2026-11-23T10:00:00.123456789Z"), Some(1_795_428_000));
+        assert_eq!(parse_rfc3339("2026-11-23T12:00:00+02:00"), Some(1_795_428_000));
+        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z").map(|v| v < 0), Some(true));
+        assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn service_state_health_replicas_and_uptime() {
+        let decl = vec![
+            DeclaredService { name: "web".into(), replicas: 2 },
+            DeclaredService { name: "db".into(), replicas: 1 },
+            DeclaredService { name: "job".into(), replicas: 1 },
+            DeclaredService { name: "new".into(), replicas: 1 },
+        ];
+        let mut web1 = c("web", 1, RunState::Running);
+        web1.health = Some(Health { status: HealthState::Healthy, failing_streak: 0, last_output: Some("ok".into()), last_exit_code: Some(0) });
+        let mut web2 = c("web", 2, RunState::Running);
+        web2.health = Some(Health { status: HealthState::Unhealthy, failing_streak: 4, last_output: Some("connection refused".into()), last_exit_code: Some(1) });
+        web2.restart_count = 2;
+        let mut job = c("job", 1, RunState::Exited);
+        job.exit_code = Some(3);
+        let mut oneoff = c("db", 9, RunState::Running);
+        oneoff.oneoff = true;
+        let orphan = c("legacy", 1, RunState::Running);
+        let all = vec![web1, web2, job, oneoff, orphan];
+        let now = parse_rfc3339("2026-11-23T10:01:40Z").unwrap();
+        let s = aggregate(&decl, &all, now);
+        let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, vec!["web", "db", "job", "new", "legacy"]);
+        assert_eq!(s[0].state, "running");
+        assert_eq!(s[0].health, Some(HealthState::Unhealthy), "the least healthy replica decides");
+        assert_eq!(s[0].health_output.as_deref(), Some("connection refused"));
+        assert_eq!(s[0].replicas, Replicas { running: 2, declared: 2 });
+        assert_eq!(s[0].restarts, 2);
+        assert_eq!(s[0].uptime_s, Some(100), "whole seconds since the oldest running replica started");
+        assert_eq!(s[1].state, "not_created", "a one-off run container is not the service");
+        assert_eq!((s[2].state, s[2].exit_code), ("exited", Some(3)));
+        assert_eq!(s[3].state, "not_created");
+        assert!(!s[4].declared, "a container whose service left the files");
+    }
+}
