@@ -9,9 +9,9 @@ pub use berth_compose::diagram::DiagramFormat;
 pub use berth_engine::logs::LogLine;
 pub use berth_engine::model::{HealthState, LogRequest};
 pub use berth_engine::OutputLine;
-pub use live::{parse_since, EngineView, OpenStack, StatusView};
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{
     diagram, inspect, EdgeView, InspectView, NetworkView, PortView, ServiceView, StackRequest,
     VolumeView,
 };
+pub use live::{parse_since, Action, EngineView, OpenStack, StatusView};

@@ -31,6 +31,26 @@ impl From<EngineError> for ApiError {
     }
 }
 
+/// The lifecycle verbs that map one to one onto compose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+    Pull,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+            Action::Pull => "pull",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineView {
     pub connected: bool,
@@ -167,7 +187,11 @@ impl OpenStack {
         C: Future<Output = ()>,
     {
         let cli = ComposeCli::detect()?;
-        let envs: Vec<(String, String)> = self.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let envs: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         cli.run(&self.target, args, &envs, on_line, cancel).await?;
         Ok(())
     }
@@ -175,17 +199,79 @@ impl OpenStack {
     /// `up -d`, then Berth's own wait (compose v1 has no `--wait`): every selected service with a
     /// health check healthy and the rest running, or an error that names the service and its
     /// last probe output.
-    pub async fn up<F>(&self, services: &[String], mut on_line: F, timeout: Duration) -> Result<StatusView, ApiError>
+    pub async fn up<F>(
+        &self,
+        services: &[String],
+        mut on_line: F,
+        timeout: Duration,
+    ) -> Result<StatusView, ApiError>
     where
         F: FnMut(OutputLine),
     {
         let mut args = vec!["up", "-d", "--remove-orphans"];
         args.extend(services.iter().map(String::as_str));
-        let result = self.compose(&args, &mut on_line, std::future::pending()).await;
+        let result = self
+            .compose(&args, &mut on_line, std::future::pending())
+            .await;
         if let Err(e) = result {
             return Err(self.enrich_failure(e).await);
         }
         self.wait_ready(services, timeout).await
+    }
+
+    /// Start, stop or restart services (all when empty), through compose.
+    pub async fn act<F>(
+        &self,
+        action: Action,
+        services: &[String],
+        on_line: F,
+    ) -> Result<(), ApiError>
+    where
+        F: FnMut(OutputLine),
+    {
+        self.check_services(services)?;
+        let mut args = vec![action.verb()];
+        args.extend(services.iter().map(String::as_str));
+        self.compose(&args, on_line, std::future::pending()).await
+    }
+
+    /// Rebuilds the services' images, then recreates only those services (`--no-deps`), leaving
+    /// every other container untouched.
+    pub async fn rebuild<F>(&self, services: &[String], mut on_line: F) -> Result<(), ApiError>
+    where
+        F: FnMut(OutputLine),
+    {
+        self.check_services(services)?;
+        let names: Vec<&str> = services.iter().map(String::as_str).collect();
+        let mut build = vec!["build"];
+        build.extend(&names);
+        self.compose(&build, &mut on_line, std::future::pending())
+            .await?;
+        let mut up = vec!["up", "-d", "--no-deps", "--force-recreate"];
+        up.extend(&names);
+        self.compose(&up, &mut on_line, std::future::pending())
+            .await
+    }
+
+    fn check_services(&self, services: &[String]) -> Result<(), ApiError> {
+        for s in services {
+            if !self.project.services.contains_key(s) {
+                return Err(ApiError {
+                    code: ErrorCode::UnknownService,
+                    message: format!(
+                        "no service {s:?} in {}; services: {}",
+                        self.project.name,
+                        self.project
+                            .services
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Adds what the engine knows to a compose failure: the unhealthy service and its probe.
@@ -193,8 +279,14 @@ impl OpenStack {
         if !e.message.contains("unhealthy") {
             return e;
         }
-        let Ok(status) = self.status().await else { return e };
-        match status.services.iter().find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy)) {
+        let Ok(status) = self.status().await else {
+            return e;
+        };
+        match status
+            .services
+            .iter()
+            .find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy))
+        {
             Some(s) => ApiError {
                 code: e.code,
                 message: format!(
@@ -210,7 +302,11 @@ impl OpenStack {
         }
     }
 
-    async fn wait_ready(&self, services: &[String], timeout: Duration) -> Result<StatusView, ApiError> {
+    async fn wait_ready(
+        &self,
+        services: &[String],
+        timeout: Duration,
+    ) -> Result<StatusView, ApiError> {
         let selected = |name: &str| services.is_empty() || services.iter().any(|s| s == name);
         let with_health: Vec<String> = self
             .project
@@ -230,13 +326,19 @@ impl OpenStack {
                     .iter()
                     .filter(|s| s.declared && selected(&s.name))
                     .collect();
-                if let Some(bad) = relevant.iter().find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy)) {
+                if let Some(bad) = relevant
+                    .iter()
+                    .find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy))
+                {
                     return Err(ApiError {
                         code: ErrorCode::EngineFailed,
                         message: format!(
                             "service {} is unhealthy{}",
                             bad.name,
-                            bad.health_output.as_deref().map(|o| format!("; its last health check said: {o}")).unwrap_or_default()
+                            bad.health_output
+                                .as_deref()
+                                .map(|o| format!("; its last health check said: {o}"))
+                                .unwrap_or_default()
                         ),
                     });
                 }
@@ -273,7 +375,11 @@ impl OpenStack {
     }
 
     /// Logs of the selected services (all when empty), merged by time, secrets masked.
-    pub async fn logs(&self, services: &[String], request: &LogRequest) -> Result<Vec<LogLine>, ApiError> {
+    pub async fn logs(
+        &self,
+        services: &[String],
+        request: &LogRequest,
+    ) -> Result<Vec<LogLine>, ApiError> {
         let engine = self.engine().await?;
         let containers = self.selected_containers(&engine, services).await?;
         let mut lines = logs::read_merged(&engine, &containers, request).await?;
@@ -283,33 +389,46 @@ impl OpenStack {
         Ok(lines)
     }
 
-    async fn selected_containers(&self, engine: &DockerEngine, services: &[String]) -> Result<Vec<ContainerInfo>, ApiError> {
-        for s in services {
-            if !self.project.services.contains_key(s) {
-                return Err(ApiError {
-                    code: ErrorCode::UnknownService,
-                    message: format!("no service {s:?} in {}; services: {}", self.project.name, self.project.services.keys().cloned().collect::<Vec<_>>().join(", ")),
-                });
-            }
-        }
+    async fn selected_containers(
+        &self,
+        engine: &DockerEngine,
+        services: &[String],
+    ) -> Result<Vec<ContainerInfo>, ApiError> {
+        self.check_services(services)?;
         Ok(engine
             .project_containers(Some(&self.project.name))
             .await?
             .into_iter()
-            .filter(|c| !c.oneoff && (services.is_empty() || c.service.as_ref().is_some_and(|s| services.contains(s))))
+            .filter(|c| {
+                !c.oneoff
+                    && (services.is_empty()
+                        || c.service.as_ref().is_some_and(|s| services.contains(s)))
+            })
             .collect())
     }
 
     /// Follows logs: `on_line` gets each masked line as it is written, including from containers
     /// that start later, until `stop` resolves.
-    pub async fn follow_logs<F, S>(&self, services: &[String], request: &LogRequest, mut on_line: F, stop: S) -> Result<(), ApiError>
+    pub async fn follow_logs<F, S>(
+        &self,
+        services: &[String],
+        request: &LogRequest,
+        mut on_line: F,
+        stop: S,
+    ) -> Result<(), ApiError>
     where
         F: FnMut(LogLine),
         S: Future<Output = ()>,
     {
         let engine = Arc::new(self.engine().await?);
         let containers = self.selected_containers(&engine, services).await?;
-        let mut rx = logs::follow(engine, self.project.name.clone(), services.to_vec(), containers, request.clone());
+        let mut rx = logs::follow(
+            engine,
+            self.project.name.clone(),
+            services.to_vec(),
+            containers,
+            request.clone(),
+        );
         tokio::pin!(stop);
         loop {
             tokio::select! {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-use berth_api::{parse_since, ApiError, ErrorCode, LogLine, LogRequest, OpenStack, StatusView};
+use berth_api::{
+    parse_since, Action, ApiError, ErrorCode, LogLine, LogRequest, OpenStack, StatusView,
+};
 
 use crate::{split_dir, Command};
 
@@ -44,34 +46,70 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
                 status_table(&v)
             })
         }
-        Command::Logs { stack, services, follow, tail, since, timestamps, grep } => {
-            let (stack, services) = split_dir(stack, services);
+        Command::Logs {
+            stack,
+            services,
+            follow,
+            tail,
+            since,
+            timestamps,
+            grep,
+        } => {
+            let (stack, services) = split_dir(stack.into(), services);
             let open = OpenStack::open(&stack.request(), env)?;
             let re = match grep.as_deref().map(regex::Regex::new) {
                 Some(Ok(r)) => Some(r),
-                Some(Err(e)) => return Err(ApiError { code: ErrorCode::Internal, message: format!("--grep: {e}") }),
+                Some(Err(e)) => {
+                    return Err(ApiError {
+                        code: ErrorCode::Internal,
+                        message: format!("--grep: {e}"),
+                    })
+                }
                 None => None,
             };
             let tail = match tail.as_str() {
                 "all" => None,
-                n => Some(n.parse::<u64>().map_err(|_| ApiError { code: ErrorCode::Internal, message: format!("--tail takes a number or `all`, not {n:?}") })?),
+                n => Some(n.parse::<u64>().map_err(|_| ApiError {
+                    code: ErrorCode::Internal,
+                    message: format!("--tail takes a number or `all`, not {n:?}"),
+                })?),
             };
             let since = match since {
-                Some(s) => Some(parse_since(&s, now()).ok_or_else(|| ApiError { code: ErrorCode::Internal, message: format!("--since: cannot read {s:?}; use Unix seconds, RFC 3339, or 30s/10m/2h") })?),
+                Some(s) => Some(parse_since(&s, now()).ok_or_else(|| ApiError {
+                    code: ErrorCode::Internal,
+                    message: format!(
+                        "--since: cannot read {s:?}; use Unix seconds, RFC 3339, or 30s/10m/2h"
+                    ),
+                })?),
                 None => None,
             };
-            let request = LogRequest { follow, tail, since };
-            let width = open.project.services.keys().map(String::len).max().unwrap_or(4);
+            let request = LogRequest {
+                follow,
+                tail,
+                since,
+            };
+            let width = open
+                .project
+                .services
+                .keys()
+                .map(String::len)
+                .max()
+                .unwrap_or(4);
             let print = |l: &LogLine| {
                 if re.as_ref().is_some_and(|r| !r.is_match(&l.text)) {
                     return;
                 }
                 let mut out = std::io::stdout().lock();
-                let ts = if timestamps { format!("{} ", l.timestamp) } else { String::new() };
+                let ts = if timestamps {
+                    format!("{} ", l.timestamp)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(out, "{:<width$} | {ts}{}", l.service, l.text);
             };
             if follow {
-                open.follow_logs(&services, &request, |l| print(&l), ctrl_c()).await?;
+                open.follow_logs(&services, &request, |l| print(&l), ctrl_c())
+                    .await?;
             } else {
                 for l in open.logs(&services, &request).await? {
                     print(&l);
@@ -79,10 +117,16 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             }
             Ok(String::new())
         }
-        Command::Up { stack, services, timeout } => {
+        Command::Up {
+            stack,
+            services,
+            timeout,
+        } => {
             let (stack, services) = split_dir(stack, services);
             let open = OpenStack::open(&stack.request(), env)?;
-            let v = open.up(&services, progress, Duration::from_secs(timeout)).await?;
+            let v = open
+                .up(&services, progress, Duration::from_secs(timeout))
+                .await?;
             Ok(status_table(&v))
         }
         Command::Down { stack, volumes } => {
@@ -94,43 +138,38 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             open.compose(&args, progress, ctrl_c()).await?;
             Ok(String::new())
         }
-        Command::Start { stack, services } => simple(stack, services, env, &["start"]).await,
-        Command::Stop { stack, services } => simple(stack, services, env, &["stop"]).await,
-        Command::Restart { stack, services } => simple(stack, services, env, &["restart"]).await,
-        Command::Pull { stack, services } => simple(stack, services, env, &["pull"]).await,
-        Command::Rebuild { stack, services } => {
-            let (stack, services) = split_dir(stack, services);
-            let open = OpenStack::open(&stack.request(), env)?;
-            let names: Vec<&str> = services.iter().map(String::as_str).collect();
-            let mut build = vec!["build"];
-            build.extend(&names);
-            open.compose(&build, progress, ctrl_c()).await?;
-            // Recreate only the rebuilt services, never their dependencies.
-            let mut up = vec!["up", "-d", "--no-deps", "--force-recreate"];
-            up.extend(&names);
-            open.compose(&up, progress, ctrl_c()).await?;
-            Ok(String::new())
+        Command::Start { stack, services } => act(stack, services, env, Some(Action::Start)).await,
+        Command::Stop { stack, services } => act(stack, services, env, Some(Action::Stop)).await,
+        Command::Restart { stack, services } => {
+            act(stack, services, env, Some(Action::Restart)).await
         }
+        Command::Pull { stack, services } => act(stack, services, env, Some(Action::Pull)).await,
+        Command::Rebuild { stack, services } => act(stack, services, env, None).await,
         Command::Inspect { .. } | Command::Diagram { .. } => Ok(String::new()),
     }
 }
 
-async fn simple(stack: crate::StackArgs, services: Vec<String>, env: HashMap<String, String>, verb: &[&str]) -> Result<String, ApiError> {
+/// A lifecycle action on some services; `None` is rebuild.
+async fn act(
+    stack: crate::StackArgs,
+    services: Vec<String>,
+    env: HashMap<String, String>,
+    action: Option<Action>,
+) -> Result<String, ApiError> {
     let (stack, services) = split_dir(stack, services);
     let open = OpenStack::open(&stack.request(), env)?;
-    for s in &services {
-        if !open.project.services.contains_key(s) {
-            return Err(ApiError { code: ErrorCode::UnknownService, message: format!("no service {s:?} in {}", open.project.name) });
-        }
+    match action {
+        Some(a) => open.act(a, &services, progress).await?,
+        None => open.rebuild(&services, progress).await?,
     }
-    let mut args: Vec<&str> = verb.to_vec();
-    args.extend(services.iter().map(String::as_str));
-    open.compose(&args, progress, ctrl_c()).await?;
     Ok(String::new())
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 fn status_table(v: &StatusView) -> String {
@@ -138,21 +177,46 @@ fn status_table(v: &StatusView) -> String {
     let mut o = String::new();
     match (&v.engine.connected, &v.engine.message) {
         (true, _) => {
-            let _ = writeln!(o, "{}  (engine {} at {})", v.project, v.engine.version.as_deref().unwrap_or("?"), v.engine.host.as_deref().unwrap_or("?"));
+            let _ = writeln!(
+                o,
+                "{}  (engine {} at {})",
+                v.project,
+                v.engine.version.as_deref().unwrap_or("?"),
+                v.engine.host.as_deref().unwrap_or("?")
+            );
         }
         (false, m) => {
-            let _ = writeln!(o, "{}  DISCONNECTED: {}", v.project, m.as_deref().unwrap_or("no engine"));
+            let _ = writeln!(
+                o,
+                "{}  DISCONNECTED: {}",
+                v.project,
+                m.as_deref().unwrap_or("no engine")
+            );
         }
     }
-    let _ = writeln!(o, "{:<20} {:<12} {:<10} {:>8} {:>8} {:>9}  ports", "service", "state", "health", "replicas", "restarts", "uptime");
+    let _ = writeln!(
+        o,
+        "{:<20} {:<12} {:<10} {:>8} {:>8} {:>9}  ports",
+        "service", "state", "health", "replicas", "restarts", "uptime"
+    );
     for s in &v.services {
-        let health = s.health.map(|h| format!("{h:?}").to_lowercase()).unwrap_or_else(|| "-".into());
+        let health = s
+            .health
+            .map(|h| format!("{h:?}").to_lowercase())
+            .unwrap_or_else(|| "-".into());
         let state = match s.exit_code {
             Some(code) => format!("{} ({code})", s.state),
             None => s.state.to_owned(),
         };
-        let uptime = s.uptime_s.map(|u| format!("{u}s")).unwrap_or_else(|| "-".into());
-        let ports: Vec<String> = s.ports.iter().map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port)).collect();
+        let uptime = s
+            .uptime_s
+            .map(|u| format!("{u}s"))
+            .unwrap_or_else(|| "-".into());
+        let ports: Vec<String> = s
+            .ports
+            .iter()
+            .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
+            .collect();
         let _ = writeln!(
             o,
             "{:<20} {:<12} {:<10} {:>8} {:>8} {:>9}  {}",
@@ -166,7 +230,12 @@ fn status_table(v: &StatusView) -> String {
         );
         if s.health == Some(berth_api::HealthState::Unhealthy) {
             if let Some(out) = &s.health_output {
-                let _ = writeln!(o, "{:<20} last health check: {}", "", out.lines().next().unwrap_or_default());
+                let _ = writeln!(
+                    o,
+                    "{:<20} last health check: {}",
+                    "",
+                    out.lines().next().unwrap_or_default()
+                );
             }
         }
     }

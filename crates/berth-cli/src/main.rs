@@ -29,6 +29,24 @@ struct StackArgs {
     /// Compose file; repeat to merge several, later ones override earlier ones
     #[arg(short = 'f', long = "file")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    rest: StackRest,
+}
+
+/// The same options for `logs`, where `-f` means follow as in `docker compose logs -f`.
+#[derive(Args, Clone)]
+struct LogStackArgs {
+    /// Project folder (default: the current folder)
+    dir: Option<PathBuf>,
+    /// Compose file; repeat to merge several
+    #[arg(long = "file")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    rest: StackRest,
+}
+
+#[derive(Args, Clone)]
+struct StackRest {
     /// Project name
     #[arg(short = 'p', long = "project-name")]
     project_name: Option<String>,
@@ -40,14 +58,24 @@ struct StackArgs {
     env_files: Vec<PathBuf>,
 }
 
+impl From<LogStackArgs> for StackArgs {
+    fn from(a: LogStackArgs) -> Self {
+        StackArgs {
+            dir: a.dir,
+            files: a.files,
+            rest: a.rest,
+        }
+    }
+}
+
 impl StackArgs {
     fn request(&self) -> StackRequest {
         StackRequest {
             dir: self.dir.clone(),
             files: self.files.clone(),
-            project_name: self.project_name.clone(),
-            profiles: self.profiles.clone(),
-            env_files: self.env_files.clone(),
+            project_name: self.rest.project_name.clone(),
+            profiles: self.rest.profiles.clone(),
+            env_files: self.rest.env_files.clone(),
         }
     }
 }
@@ -91,7 +119,7 @@ enum Command {
     /// Show service logs, merged across services by time
     Logs {
         #[command(flatten)]
-        stack: StackArgs,
+        stack: LogStackArgs,
         /// Services (default: all)
         services: Vec<String>,
         /// Keep following new output, including containers that start later
@@ -128,15 +156,35 @@ enum Command {
         volumes: bool,
     },
     /// Start existing containers of services
-    Start { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    Start {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
     /// Stop services without removing them
-    Stop { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    Stop {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
     /// Restart services
-    Restart { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    Restart {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
     /// Rebuild services' images and recreate only those services
-    Rebuild { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    Rebuild {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
     /// Pull services' images
-    Pull { #[command(flatten)] stack: StackArgs, services: Vec<String> },
+    Pull {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
 }
 
 /// `berth logs app` means the service app, not a folder called app: a first positional that is
@@ -156,9 +204,15 @@ fn main() -> ExitCode {
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
     let result = match cli.command {
         Command::Inspect { .. } | Command::Diagram { .. } => sync_command(cli.command, env),
-        live => match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        live => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt.block_on(live::run(live, env)),
-            Err(e) => Err(berth_api::ApiError { code: berth_api::ErrorCode::Internal, message: e.to_string() }),
+            Err(e) => Err(berth_api::ApiError {
+                code: berth_api::ErrorCode::Internal,
+                message: e.to_string(),
+            }),
         },
     };
     finish(result)
@@ -182,7 +236,10 @@ fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
     }
 }
 
-fn sync_command(command: Command, env: std::collections::HashMap<String, String>) -> Result<String, berth_api::ApiError> {
+fn sync_command(
+    command: Command,
+    env: std::collections::HashMap<String, String>,
+) -> Result<String, berth_api::ApiError> {
     match command {
         Command::Inspect {
             stack,
@@ -276,4 +333,13 @@ fn human(v: &InspectView) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

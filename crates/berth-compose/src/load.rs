@@ -1146,7 +1146,11 @@ pub(crate) fn bool_of(n: &Node, path: &str) -> Result<bool, LoadError> {
 fn replicas_of(n: &Node, path: &str) -> Result<u32, LoadError> {
     let s = scalar_of(n, path)?;
     s.parse().map_err(|_| {
-        LoadError::ty(&n.pos, path, format!("expected a whole number of replicas, found {s:?}"))
+        LoadError::ty(
+            &n.pos,
+            path,
+            format!("expected a whole number of replicas, found {s:?}"),
+        )
     })
 }
 

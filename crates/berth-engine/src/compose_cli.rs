@@ -149,7 +149,9 @@ impl ComposeCli {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().map_err(|source| EngineError::Spawn { program, source })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| EngineError::Spawn { program, source })?;
         let mut out = BufReader::new(child.stdout.take().ok_or(EngineError::Cancelled)?).lines();
         let mut err = BufReader::new(child.stderr.take().ok_or(EngineError::Cancelled)?).lines();
         let mut transcript = String::new();
@@ -207,7 +209,11 @@ static UNHEALTHY: LazyLock<Regex> = LazyLock::new(|| {
 /// `bind: address already in use` line is the truth, so it wins.
 pub fn explain_failure(transcript: &str) -> String {
     if let Some(c) = PORT_IN_USE.captures(transcript) {
-        let addr = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or_default();
+        let addr = c
+            .get(1)
+            .or(c.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or_default();
         let service = transcript
             .lines()
             .find(|l| PORT_IN_USE.is_match(l))
@@ -219,8 +225,14 @@ pub fn explain_failure(transcript: &str) -> String {
         };
     }
     if let Some(c) = UNHEALTHY.captures(transcript) {
-        let name = c.get(1).or(c.get(2)).map(|m| m.as_str()).unwrap_or_default();
-        return format!("container {name} is unhealthy, so the services that wait for it were not started");
+        let name = c
+            .get(1)
+            .or(c.get(2))
+            .map(|m| m.as_str())
+            .unwrap_or_default();
+        return format!(
+            "container {name} is unhealthy, so the services that wait for it were not started"
+        );
     }
     let last: Vec<&str> = transcript
         .lines()
@@ -296,9 +308,15 @@ mod tests {
     #[test]
     fn the_daemons_bind_error_beats_compose_v1s_misleading_line() {
         let v1 = "Creating p_nginx_1 ... error\n\nERROR: for p_nginx_1  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1 (3f2a): Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use\n\nERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1 (3f2a): Error starting userland proxy: listen tcp4 127.0.0.1:18081: bind: address already in use\nERROR: Host is already in use by another container\n";
-        assert_eq!(explain_failure(v1), "service nginx cannot start: host port 127.0.0.1:18081 is already in use");
+        assert_eq!(
+            explain_failure(v1),
+            "service nginx cannot start: host port 127.0.0.1:18081 is already in use"
+        );
         let other = "Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:8080 failed: port is already allocated";
-        assert_eq!(explain_failure(other), "host port 0.0.0.0:8080 is already in use");
+        assert_eq!(
+            explain_failure(other),
+            "host port 0.0.0.0:8080 is already in use"
+        );
         assert_eq!(
             explain_failure("ERROR: for app  Container \"3c1f2d\" is unhealthy.\nERROR: Encountered errors while bringing up the project.\n"),
             "container 3c1f2d is unhealthy, so the services that wait for it were not started"

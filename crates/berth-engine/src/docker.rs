@@ -20,7 +20,10 @@ pub fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
     if let Some(h) = env.get("DOCKER_HOST").filter(|h| !h.is_empty()) {
         return vec![h.clone()];
     }
-    let home = env.get("HOME").or_else(|| env.get("USERPROFILE")).map(PathBuf::from);
+    let home = env
+        .get("HOME")
+        .or_else(|| env.get("USERPROFILE"))
+        .map(PathBuf::from);
     if let Some(home) = &home {
         if let Some(h) = context_host(home, env.get("DOCKER_CONTEXT").map(String::as_str)) {
             return vec![h];
@@ -35,7 +38,10 @@ pub fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
     out.push("unix:///var/run/docker.sock".to_owned());
     if let Some(home) = &home {
         out.push(format!("unix://{}/.docker/run/docker.sock", home.display()));
-        out.push(format!("unix://{}/.docker/desktop/docker.sock", home.display()));
+        out.push(format!(
+            "unix://{}/.docker/desktop/docker.sock",
+            home.display()
+        ));
     }
     if let Some(xdg) = env.get("XDG_RUNTIME_DIR") {
         out.push(format!("unix://{xdg}/podman/podman.sock"));
@@ -60,8 +66,12 @@ fn context_host(home: &Path, explicit: Option<&str>) -> Option<String> {
     }
     let meta_dir = home.join(".docker/contexts/meta");
     for entry in std::fs::read_dir(meta_dir).ok()?.flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path().join("meta.json")) else { continue };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(entry.path().join("meta.json")) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
         if v.get("Name").and_then(|n| n.as_str()) == Some(name.as_str()) {
             return v
                 .pointer("/Endpoints/docker/Host")
@@ -105,8 +115,12 @@ impl DockerEngine {
                     continue;
                 }
             }
-            let Ok(docker) = Docker::connect_with_host(host) else { continue };
-            let Ok(docker) = docker.negotiate_version().await else { continue };
+            let Ok(docker) = Docker::connect_with_host(host) else {
+                continue;
+            };
+            let Ok(docker) = docker.negotiate_version().await else {
+                continue;
+            };
             if docker.ping().await.is_ok() {
                 return Ok(DockerEngine {
                     docker,
@@ -154,7 +168,10 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         Some(Health {
             status,
             failing_streak: h.failing_streak.unwrap_or(0),
-            last_output: last.and_then(|l| l.output.clone()).map(|o| o.trim_end().to_owned()),
+            last_output: last
+                .and_then(|l| l.output.clone())
+                .map(|o| o.trim_end().to_owned())
+                .filter(|o| !o.is_empty()),
             last_exit_code: last.and_then(|l| l.exit_code),
         })
     });
@@ -163,7 +180,9 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     if let Some(map) = r.network_settings.as_ref().and_then(|n| n.ports.as_ref()) {
         for (key, bindings) in map {
             let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
-            let Ok(container_port) = port.parse::<u16>() else { continue };
+            let Ok(container_port) = port.parse::<u16>() else {
+                continue;
+            };
             for b in bindings.iter().flatten() {
                 if let Some(hp) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) {
                     ports.push(PublishedPort {
@@ -179,14 +198,21 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     ports.sort_by(|a, b| (a.container_port, &a.host_ip).cmp(&(b.container_port, &b.host_ip)));
     ContainerInfo {
         id: r.id.unwrap_or_default(),
-        name: r.name.unwrap_or_default().trim_start_matches('/').to_owned(),
+        name: r
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned(),
         project: labels
             .get(LABEL_PROJECT)
             .or_else(|| labels.get(LABEL_PODMAN_PROJECT))
             .cloned(),
         service: labels.get(LABEL_SERVICE).cloned(),
         number: labels.get(LABEL_NUMBER).and_then(|n| n.parse().ok()),
-        oneoff: labels.get(LABEL_ONEOFF).map(|v| v == "True" || v == "true").unwrap_or(false),
+        oneoff: labels
+            .get(LABEL_ONEOFF)
+            .map(|v| v == "True" || v == "true")
+            .unwrap_or(false),
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         image: r
             .config
@@ -209,7 +235,11 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
 
 impl Engine for DockerEngine {
     async fn info(&self) -> Result<EngineInfo, EngineError> {
-        let v = self.docker.version().await.map_err(|e| map_err(&self.host, e))?;
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| map_err(&self.host, e))?;
         Ok(EngineInfo {
             host: self.host.clone(),
             version: v.version.unwrap_or_default(),
@@ -340,8 +370,14 @@ mod tests {
         let hosts = candidate_hosts(&env);
         if !cfg!(windows) {
             assert_eq!(hosts[0], "unix:///var/run/docker.sock");
-            assert!(hosts.contains(&"unix:///nonexistent-home/.docker/run/docker.sock".to_owned()), "Docker Desktop's socket");
-            assert!(hosts.contains(&"unix:///run/user/1000/podman/podman.sock".to_owned()), "Podman's socket");
+            assert!(
+                hosts.contains(&"unix:///nonexistent-home/.docker/run/docker.sock".to_owned()),
+                "Docker Desktop's socket"
+            );
+            assert!(
+                hosts.contains(&"unix:///run/user/1000/podman/podman.sock".to_owned()),
+                "Podman's socket"
+            );
         }
     }
 
@@ -349,13 +385,20 @@ mod tests {
     fn current_context_endpoint_is_used() {
         let home = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(home.path().join(".docker/contexts/meta/abc")).expect("mkdir");
-        std::fs::write(home.path().join(".docker/config.json"), r#"{"currentContext":"remote"}"#).expect("write");
+        std::fs::write(
+            home.path().join(".docker/config.json"),
+            r#"{"currentContext":"remote"}"#,
+        )
+        .expect("write");
         std::fs::write(
             home.path().join(".docker/contexts/meta/abc/meta.json"),
             r#"{"Name":"remote","Endpoints":{"docker":{"Host":"ssh://me@build-box"}}}"#,
         )
         .expect("write");
-        let env = HashMap::from([("HOME".to_owned(), home.path().to_string_lossy().into_owned())]);
+        let env = HashMap::from([(
+            "HOME".to_owned(),
+            home.path().to_string_lossy().into_owned(),
+        )]);
         assert_eq!(candidate_hosts(&env), vec!["ssh://me@build-box"]);
     }
 }

@@ -70,7 +70,10 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn project_containers(&self, project: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError> {
+    async fn project_containers(
+        &self,
+        project: Option<&str>,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
         let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
         Ok(m.values()
             .filter(|c| project.is_none() || c.project.as_deref() == project)
@@ -86,8 +89,17 @@ impl Engine for FakeEngine {
     fn events(&self, project: Option<&str>, _since_unix: i64) -> BoxStream<EngineEvent> {
         let project = project.map(str::to_owned);
         let stream = BroadcastStream::new(self.events.subscribe()).filter_map(move |ev| {
-            let keep = ev.as_ref().map(|e| project.is_none() || e.project == project).unwrap_or(false);
-            async move { if keep { ev.ok().map(Ok) } else { None } }
+            let keep = ev
+                .as_ref()
+                .map(|e| project.is_none() || e.project == project)
+                .unwrap_or(false);
+            async move {
+                if keep {
+                    ev.ok().map(Ok)
+                } else {
+                    None
+                }
+            }
         });
         Box::pin(stream)
     }
@@ -105,20 +117,36 @@ mod tokio_stream_shim {
     use futures_util::Stream;
     use tokio::sync::broadcast;
 
-    type Recv<T> = Pin<Box<dyn std::future::Future<Output = (Result<T, broadcast::error::RecvError>, broadcast::Receiver<T>)> + Send>>;
+    type Recv<T> = Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = (
+                        Result<T, broadcast::error::RecvError>,
+                        broadcast::Receiver<T>,
+                    ),
+                > + Send,
+        >,
+    >;
 
     pub struct BroadcastStream<T> {
         inner: Recv<T>,
     }
 
-    async fn next<T: Clone>(mut rx: broadcast::Receiver<T>) -> (Result<T, broadcast::error::RecvError>, broadcast::Receiver<T>) {
+    async fn next<T: Clone>(
+        mut rx: broadcast::Receiver<T>,
+    ) -> (
+        Result<T, broadcast::error::RecvError>,
+        broadcast::Receiver<T>,
+    ) {
         let r = rx.recv().await;
         (r, rx)
     }
 
     impl<T: Clone + Send + 'static> BroadcastStream<T> {
         pub fn new(rx: broadcast::Receiver<T>) -> Self {
-            BroadcastStream { inner: Box::pin(next(rx)) }
+            BroadcastStream {
+                inner: Box::pin(next(rx)),
+            }
         }
     }
 

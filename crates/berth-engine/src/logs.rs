@@ -33,7 +33,11 @@ fn ts_nano(ts: &str) -> i128 {
     let secs = parse_rfc3339(ts).unwrap_or(0) as i128;
     let frac = ts
         .split_once('.')
-        .map(|(_, f)| f.chars().take_while(|c| c.is_ascii_digit()).collect::<String>())
+        .map(|(_, f)| {
+            f.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+        })
         .unwrap_or_default();
     let nanos: i128 = format!("{frac:0<9}")[..9].parse().unwrap_or(0);
     secs * 1_000_000_000 + nanos
@@ -137,8 +141,7 @@ pub fn follow<E: Engine>(
     tokio::spawn(async move {
         let wanted = |c: &ContainerInfo| {
             !c.oneoff
-                && (services.is_empty()
-                    || c.service.as_ref().is_some_and(|s| services.contains(s)))
+                && (services.is_empty() || c.service.as_ref().is_some_and(|s| services.contains(s)))
         };
         let since = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -162,7 +165,9 @@ pub fn follow<E: Engine>(
             if ev.action != "start" {
                 continue;
             }
-            let Ok(Some(c)) = engine.inspect(&ev.id).await else { continue };
+            let Ok(Some(c)) = engine.inspect(&ev.id).await else {
+                continue;
+            };
             if !wanted(&c) {
                 continue;
             }
@@ -289,14 +294,34 @@ mod tests {
         let c = container();
         let mut s = LineSplitter::default();
         let mut out = Vec::new();
-        s.push(&c, LogStream::Stdout, b"2026-11-23T10:00:00.000000001Z hello\n2026-11-23T10:00:00.5Z wor", &mut out);
-        s.push(&c, LogStream::Stdout, b"ld \x1b[32mgreen\x1b[0m\r\n", &mut out);
-        s.push(&c, LogStream::Stderr, b"2026-11-23T10:00:01Z oops", &mut out);
+        s.push(
+            &c,
+            LogStream::Stdout,
+            b"2026-11-23T10:00:00.000000001Z hello\n2026-11-23T10:00:00.5Z wor",
+            &mut out,
+        );
+        s.push(
+            &c,
+            LogStream::Stdout,
+            b"ld \x1b[32mgreen\x1b[0m\r\n",
+            &mut out,
+        );
+        s.push(
+            &c,
+            LogStream::Stderr,
+            b"2026-11-23T10:00:01Z oops",
+            &mut out,
+        );
         s.finish(&c, &mut out);
-        let texts: Vec<(&str, LogStream)> = out.iter().map(|l| (l.text.as_str(), l.stream)).collect();
+        let texts: Vec<(&str, LogStream)> =
+            out.iter().map(|l| (l.text.as_str(), l.stream)).collect();
         assert_eq!(
             texts,
-            vec![("hello", LogStream::Stdout), ("world \x1b[32mgreen\x1b[0m", LogStream::Stdout), ("oops", LogStream::Stderr)],
+            vec![
+                ("hello", LogStream::Stdout),
+                ("world \x1b[32mgreen\x1b[0m", LogStream::Stdout),
+                ("oops", LogStream::Stderr)
+            ],
             "ANSI codes kept, CR dropped, streams apart"
         );
         assert!(out[0].ts_nano < out[1].ts_nano && out[1].ts_nano < out[2].ts_nano);
@@ -308,7 +333,15 @@ mod tests {
         let c = container();
         let mut b = LogBuffer::new(3);
         for i in 0..10 {
-            b.push(make_line(&c, LogStream::Stdout, format!("2026-11-23T10:00:0{i}Z line {i} {}", if i % 2 == 0 { "even" } else { "odd" }).as_bytes()));
+            b.push(make_line(
+                &c,
+                LogStream::Stdout,
+                format!(
+                    "2026-11-23T10:00:0{i}Z line {i} {}",
+                    if i % 2 == 0 { "even" } else { "odd" }
+                )
+                .as_bytes(),
+            ));
         }
         assert_eq!(b.len(), 3);
         let kept: Vec<&str> = b.iter().map(|l| l.text.as_str()).collect();

@@ -159,8 +159,13 @@ fn service_status(
         .filter_map(|c| c.started_at.as_deref().and_then(parse_rfc3339))
         .min()
         .map(|t| (now_unix - t).max(0) as u64);
-    let exit_code = if matches!(state, RunState::Exited | RunState::Dead | RunState::Restarting) {
-        mine.iter().find(|c| c.state == state).and_then(|c| c.exit_code)
+    let exit_code = if matches!(
+        state,
+        RunState::Exited | RunState::Dead | RunState::Restarting
+    ) {
+        mine.iter()
+            .find(|c| c.state == state)
+            .and_then(|c| c.exit_code)
     } else {
         None
     };
@@ -173,10 +178,7 @@ fn service_status(
         health_output: least_healthy.and_then(|h| h.last_output.clone()),
         failing_streak: least_healthy.map(|h| h.failing_streak).unwrap_or(0),
         exit_code,
-        replicas: Replicas {
-            running,
-            declared,
-        },
+        replicas: Replicas { running, declared },
         restarts: mine.iter().map(|c| c.restart_count).sum(),
         uptime_s,
         image: mine.first().map(|c| c.image.clone()),
@@ -226,24 +228,55 @@ mod tests {
     #[test]
     fn rfc3339_as_docker_writes_it() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-23T10:00:00.123456789Z"), Some(1_795_428_000));
-        assert_eq!(parse_rfc3339("2026-11-23T12:00:00+02:00"), Some(1_795_428_000));
-        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z").map(|v| v < 0), Some(true));
+        assert_eq!(
+            parse_rfc3339("2026-11-23T10:00:00.123456789Z"),
+            Some(1_795_428_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-23T12:00:00+02:00"),
+            Some(1_795_428_000)
+        );
+        assert_eq!(
+            parse_rfc3339("0001-01-01T00:00:00Z").map(|v| v < 0),
+            Some(true)
+        );
         assert_eq!(parse_rfc3339("garbage"), None);
     }
 
     #[test]
     fn service_state_health_replicas_and_uptime() {
         let decl = vec![
-            DeclaredService { name: "web".into(), replicas: 2 },
-            DeclaredService { name: "db".into(), replicas: 1 },
-            DeclaredService { name: "job".into(), replicas: 1 },
-            DeclaredService { name: "new".into(), replicas: 1 },
+            DeclaredService {
+                name: "web".into(),
+                replicas: 2,
+            },
+            DeclaredService {
+                name: "db".into(),
+                replicas: 1,
+            },
+            DeclaredService {
+                name: "job".into(),
+                replicas: 1,
+            },
+            DeclaredService {
+                name: "new".into(),
+                replicas: 1,
+            },
         ];
         let mut web1 = c("web", 1, RunState::Running);
-        web1.health = Some(Health { status: HealthState::Healthy, failing_streak: 0, last_output: Some("ok".into()), last_exit_code: Some(0) });
+        web1.health = Some(Health {
+            status: HealthState::Healthy,
+            failing_streak: 0,
+            last_output: Some("ok".into()),
+            last_exit_code: Some(0),
+        });
         let mut web2 = c("web", 2, RunState::Running);
-        web2.health = Some(Health { status: HealthState::Unhealthy, failing_streak: 4, last_output: Some("connection refused".into()), last_exit_code: Some(1) });
+        web2.health = Some(Health {
+            status: HealthState::Unhealthy,
+            failing_streak: 4,
+            last_output: Some("connection refused".into()),
+            last_exit_code: Some(1),
+        });
         web2.restart_count = 2;
         let mut job = c("job", 1, RunState::Exited);
         job.exit_code = Some(3);
@@ -256,12 +289,29 @@ mod tests {
         let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(names, vec!["web", "db", "job", "new", "legacy"]);
         assert_eq!(s[0].state, "running");
-        assert_eq!(s[0].health, Some(HealthState::Unhealthy), "the least healthy replica decides");
+        assert_eq!(
+            s[0].health,
+            Some(HealthState::Unhealthy),
+            "the least healthy replica decides"
+        );
         assert_eq!(s[0].health_output.as_deref(), Some("connection refused"));
-        assert_eq!(s[0].replicas, Replicas { running: 2, declared: 2 });
+        assert_eq!(
+            s[0].replicas,
+            Replicas {
+                running: 2,
+                declared: 2
+            }
+        );
         assert_eq!(s[0].restarts, 2);
-        assert_eq!(s[0].uptime_s, Some(100), "whole seconds since the oldest running replica started");
-        assert_eq!(s[1].state, "not_created", "a one-off run container is not the service");
+        assert_eq!(
+            s[0].uptime_s,
+            Some(100),
+            "whole seconds since the oldest running replica started"
+        );
+        assert_eq!(
+            s[1].state, "not_created",
+            "a one-off run container is not the service"
+        );
         assert_eq!((s[2].state, s[2].exit_code), ("exited", Some(3)));
         assert_eq!(s[3].state, "not_created");
         assert!(!s[4].declared, "a container whose service left the files");

@@ -100,8 +100,15 @@ where
                 Ok(e) => e,
                 Err(e) => {
                     let keep = tx.borrow().containers.clone();
-                    if !matches!(&tx.borrow().connection, Connection::Disconnected(m) if *m == e.to_string()) {
-                        publish(&tx, &mut generation, Connection::Disconnected(e.to_string()), keep, 0);
+                    if !matches!(&tx.borrow().connection, Connection::Disconnected(m) if *m == e.to_string())
+                    {
+                        publish(
+                            &tx,
+                            &mut generation,
+                            Connection::Disconnected(e.to_string()),
+                            keep,
+                            0,
+                        );
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -111,7 +118,13 @@ where
             let info = match engine.info().await {
                 Ok(i) => i,
                 Err(e) => {
-                    publish(&tx, &mut generation, Connection::Disconnected(e.to_string()), Vec::new(), 0);
+                    publish(
+                        &tx,
+                        &mut generation,
+                        Connection::Disconnected(e.to_string()),
+                        Vec::new(),
+                        0,
+                    );
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -122,7 +135,13 @@ where
             let listed = match engine.project_containers(Some(&project)).await {
                 Ok(l) => l,
                 Err(e) => {
-                    publish(&tx, &mut generation, Connection::Disconnected(e.to_string()), Vec::new(), 0);
+                    publish(
+                        &tx,
+                        &mut generation,
+                        Connection::Disconnected(e.to_string()),
+                        Vec::new(),
+                        0,
+                    );
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -130,7 +149,13 @@ where
             backoff = BACKOFF_START;
             let mut map: HashMap<String, ContainerInfo> =
                 listed.into_iter().map(|c| (c.id.clone(), c)).collect();
-            publish(&tx, &mut generation, Connection::Connected(info.clone()), sorted(&map), 0);
+            publish(
+                &tx,
+                &mut generation,
+                Connection::Connected(info.clone()),
+                sorted(&map),
+                0,
+            );
             let reason = loop {
                 let Some(ev) = events.next().await else {
                     break "the engine closed the event stream".to_owned();
@@ -154,12 +179,20 @@ where
                     Err(e) if e.is_connection() => break e.to_string(),
                     Err(_) => continue,
                 }
-                publish(&tx, &mut generation, Connection::Connected(info.clone()), sorted(&map), ev.time_nano);
+                publish(
+                    &tx,
+                    &mut generation,
+                    Connection::Connected(info.clone()),
+                    sorted(&map),
+                    ev.time_nano,
+                );
             };
             publish(
                 &tx,
                 &mut generation,
-                Connection::Disconnected(format!("lost the Docker engine ({reason}); reconnecting")),
+                Connection::Disconnected(format!(
+                    "lost the Docker engine ({reason}); reconnecting"
+                )),
                 sorted(&map),
                 0,
             );
@@ -221,14 +254,22 @@ mod tests {
             let e = e2.clone();
             async move { Ok(e) }
         });
-        let s = until(&mut w, |s| matches!(s.connection, Connection::Connected(_)) && s.containers.len() == 1).await;
+        let s = until(&mut w, |s| {
+            matches!(s.connection, Connection::Connected(_)) && s.containers.len() == 1
+        })
+        .await;
         assert_eq!(s.containers[0].state, RunState::Running, "the initial list");
         // Give the subscription a moment to be polled before emitting.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let mut dead = c("a", "web", RunState::Exited);
         dead.exit_code = Some(3);
         engine.upsert(dead, "die");
-        let s = until(&mut w, |s| s.containers.first().is_some_and(|c| c.state == RunState::Exited)).await;
+        let s = until(&mut w, |s| {
+            s.containers
+                .first()
+                .is_some_and(|c| c.state == RunState::Exited)
+        })
+        .await;
         assert_eq!(s.containers[0].exit_code, Some(3));
         engine.upsert(c("other", "web", RunState::Running), "exec_start: sh");
         engine.upsert(c("b", "db", RunState::Running), "start");
@@ -252,13 +293,23 @@ mod tests {
                 if up.load(std::sync::atomic::Ordering::SeqCst) {
                     Ok(e)
                 } else {
-                    Err(EngineError::Unreachable { tried: vec!["unix:///var/run/docker.sock".into()] })
+                    Err(EngineError::Unreachable {
+                        tried: vec!["unix:///var/run/docker.sock".into()],
+                    })
                 }
             }
         });
-        let s = until(&mut w, |s| matches!(s.connection, Connection::Disconnected(_))).await;
-        let Connection::Disconnected(msg) = s.connection else { unreachable!() };
-        assert!(msg.contains("Docker is not running") && msg.contains("/var/run/docker.sock"), "{msg}");
+        let s = until(&mut w, |s| {
+            matches!(s.connection, Connection::Disconnected(_))
+        })
+        .await;
+        let Connection::Disconnected(msg) = s.connection else {
+            unreachable!()
+        };
+        assert!(
+            msg.contains("Docker is not running") && msg.contains("/var/run/docker.sock"),
+            "{msg}"
+        );
         up.store(true, std::sync::atomic::Ordering::SeqCst);
         until(&mut w, |s| matches!(s.connection, Connection::Connected(_))).await;
     }

@@ -1,0 +1,162 @@
+//! The facade against the real Docker engine and compose v1: status from events, logs, lifecycle,
+//! reconnection, and stacks kept apart. `scripts/test.sh` starts dockerd and builds the images.
+
+mod lifecycle;
+mod logs;
+mod reconnect;
+mod status;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use berth_api::{OpenStack, StackRequest, StatusView};
+use berth_engine::status::ServiceStatus;
+
+/// The reconnect test stops dockerd: it takes this lock exclusively, every other test shares it.
+static ENGINE: RwLock<()> = RwLock::new(());
+
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    ENGINE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    ENGINE.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("repo root")
+        .to_path_buf()
+}
+
+pub fn require_engine() {
+    let ok = Command::new("docker")
+        .args(["info"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "no Docker engine answers; run ./scripts/test.sh, which installs and starts one"
+    );
+}
+
+/// A fixture stack brought up under its own project name, taken down (with volumes) on drop.
+pub struct LiveStack {
+    pub open: OpenStack,
+    pub project: String,
+}
+
+impl LiveStack {
+    pub fn new(fixture: &str, tag: &str) -> Self {
+        require_engine();
+        let project = format!("berth{tag}{}", std::process::id());
+        let req = StackRequest {
+            dir: Some(repo_root().join("tests/fixtures").join(fixture)),
+            project_name: Some(project.clone()),
+            ..Default::default()
+        };
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let open = OpenStack::open(&req, env).expect("fixture loads");
+        LiveStack { open, project }
+    }
+
+    pub async fn compose(&self, args: &[&str]) {
+        let mut out = String::new();
+        let r = self
+            .open
+            .compose(
+                args,
+                |l| {
+                    out.push_str(&l.text);
+                    out.push('\n');
+                },
+                std::future::pending(),
+            )
+            .await;
+        if let Err(e) = r {
+            panic!("compose {args:?} failed: {}\n{out}", e.message);
+        }
+    }
+
+    /// Waits (event-driven) until `pred` holds for the stack's status; panics with the last
+    /// status after `secs`.
+    pub async fn until(
+        &self,
+        secs: u64,
+        what: &str,
+        pred: impl Fn(&StatusView) -> bool,
+    ) -> StatusView {
+        let mut last: Option<StatusView> = None;
+        let found = tokio::time::timeout(Duration::from_secs(secs), async {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let watch = self.open.watch_status(
+                move |v| {
+                    let _ = tx.send(v);
+                },
+                std::future::pending(),
+            );
+            tokio::pin!(watch);
+            loop {
+                tokio::select! {
+                    _ = &mut watch => unreachable!("the watch runs until stopped"),
+                    v = rx.recv() => {
+                        let v = v.expect("status updates");
+                        if pred(&v) { return v; }
+                        last = Some(v);
+                    }
+                }
+            }
+        })
+        .await;
+        match found {
+            Ok(v) => v,
+            Err(_) => panic!(
+                "timed out waiting for {what}; last status: {}",
+                serde_json::to_string_pretty(&last).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl Drop for LiveStack {
+    fn drop(&mut self) {
+        if let Ok(cli) = berth_engine::ComposeCli::detect() {
+            let _ = cli
+                .command(
+                    &self.open.target,
+                    &["down", "--volumes", "--remove-orphans", "--timeout", "2"],
+                )
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+pub fn svc<'a>(v: &'a StatusView, name: &str) -> &'a ServiceStatus {
+    v.services
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("service {name} in status"))
+}
+
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

@@ -1,0 +1,125 @@
+use berth_api::HealthState;
+
+use crate::{docker, shared, svc, LiveStack};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_state_is_right_and_follows_events() {
+    let _g = shared();
+    let stack = LiveStack::new("live-mix", "status");
+    stack.compose(&["up", "-d", "--build"]).await;
+
+    let v = stack
+        .until(
+            90,
+            "healthy, unhealthy, exited(3), crash-looping and running",
+            |v| {
+                svc(v, "web").health == Some(HealthState::Healthy)
+                    && svc(v, "sick").health == Some(HealthState::Unhealthy)
+                    && svc(v, "once").state == "exited"
+                    && svc(v, "crashy").restarts >= 1
+                    && svc(v, "talker").state == "running"
+            },
+        )
+        .await;
+    assert!(v.engine.connected);
+    let sick = svc(&v, "sick");
+    assert_eq!(sick.state, "running", "an unhealthy container still runs");
+    assert!(
+        sick.health_output
+            .as_deref()
+            .unwrap_or_default()
+            .contains("probe failed: backend on :9999 refused"),
+        "the last probe's output is shown: {:?}",
+        sick.health_output
+    );
+    assert!(sick.failing_streak >= 2);
+    assert_eq!(svc(&v, "once").exit_code, Some(3));
+    assert_eq!(svc(&v, "web").replicas.running, 1);
+    assert_eq!(svc(&v, "web").replicas.declared, 1);
+    assert!(svc(&v, "web").uptime_s.is_some());
+
+    // A kill is seen through the event stream: the status that carries it is already right.
+    let web_id = svc(&v, "web").containers[0].id.clone();
+    docker(&["kill", &web_id]);
+    let v = stack
+        .until(10, "web exited after docker kill", |v| {
+            svc(v, "web").state == "exited"
+        })
+        .await;
+    assert_eq!(svc(&v, "web").exit_code, Some(137), "SIGKILL");
+    assert_eq!(svc(&v, "web").replicas.running, 0);
+
+    // The one-shot status agrees with the watched one.
+    let once = stack.open.status().await.expect("status");
+    assert_eq!(svc(&once, "web").state, "exited");
+    assert_eq!(svc(&once, "once").exit_code, Some(3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_waits_and_names_the_unhealthy_service_with_its_probe_output() {
+    let _g = shared();
+    let stack = LiveStack::new("live-mix", "upwait");
+    let err = stack
+        .open
+        .up(
+            &["sick".to_owned()],
+            |_| {},
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect_err("sick never becomes healthy");
+    assert!(
+        err.message.contains("sick")
+            && err
+                .message
+                .contains("probe failed: backend on :9999 refused"),
+        "{}",
+        err.message
+    );
+
+    let ok = stack
+        .open
+        .up(
+            &["web".to_owned()],
+            |_| {},
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("web becomes healthy");
+    assert_eq!(
+        svc(&ok, "web").health,
+        Some(HealthState::Healthy),
+        "up returns once web is healthy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_stacks_with_the_same_service_names_stay_apart() {
+    let _g = shared();
+    let a = LiveStack::new("live-mix", "twina");
+    let b = LiveStack::new("live-mix", "twinb");
+    a.compose(&["up", "-d", "web"]).await;
+    b.compose(&["up", "-d", "web"]).await;
+    let va = a
+        .until(30, "a's web running", |v| svc(v, "web").state == "running")
+        .await;
+    let vb = b
+        .until(30, "b's web running", |v| svc(v, "web").state == "running")
+        .await;
+    let ida = &svc(&va, "web").containers[0].id;
+    let idb = &svc(&vb, "web").containers[0].id;
+    assert_ne!(ida, idb, "each stack sees its own container");
+    assert_eq!(svc(&va, "web").containers.len(), 1, "and only its own");
+    a.open
+        .act(berth_api::Action::Stop, &["web".to_owned()], |_| {})
+        .await
+        .expect("stop a's web");
+    let va = a.open.status().await.expect("status a");
+    let vb = b.open.status().await.expect("status b");
+    assert_eq!(svc(&va, "web").state, "exited");
+    assert_eq!(
+        svc(&vb, "web").state,
+        "running",
+        "stopping a's web leaves b's alone"
+    );
+}
