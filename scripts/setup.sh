@@ -14,7 +14,7 @@ need_pkgs=(
   # headless window and end-to-end tests
   xvfb xauth webkit2gtk-driver imagemagick
   # test helpers and benchmarks
-  openssl curl hyperfine jq
+  openssl curl hyperfine jq python3
 )
 
 missing=()

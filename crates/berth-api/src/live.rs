@@ -146,9 +146,11 @@ impl OpenStack {
     /// Status now, from one list of the project's containers.
     pub async fn status(&self) -> Result<StatusView, ApiError> {
         let engine = self.engine().await?;
-        let info = engine.info().await?;
-        let containers = engine.project_containers(Some(&self.project.name)).await?;
-        Ok(self.view(&Connection::Connected(info), &containers))
+        let (info, containers) = tokio::join!(
+            engine.info(),
+            engine.project_containers(Some(&self.project.name))
+        );
+        Ok(self.view(&Connection::Connected(info?), &containers?))
     }
 
     /// Calls `on_update` with a fresh status on every change the engine reports, and with a

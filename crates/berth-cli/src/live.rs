@@ -87,6 +87,7 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
                 follow,
                 tail,
                 since,
+                timestamps,
             };
             let width = open
                 .project
@@ -95,26 +96,31 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
                 .map(String::len)
                 .max()
                 .unwrap_or(4);
-            let print = |l: &LogLine| {
+            // One buffered writer for the whole output: a write per line would cost a system
+            // call per line on a million-line log.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let mut print = |l: &LogLine, flush: bool| {
                 if re.as_ref().is_some_and(|r| !r.is_match(&l.text)) {
                     return;
                 }
-                let mut out = std::io::stdout().lock();
-                let ts = if timestamps {
-                    format!("{} ", l.timestamp)
+                if timestamps {
+                    let _ = writeln!(out, "{:<width$} | {} {}", l.service, l.timestamp, l.text);
                 } else {
-                    String::new()
-                };
-                let _ = writeln!(out, "{:<width$} | {ts}{}", l.service, l.text);
+                    let _ = writeln!(out, "{:<width$} | {}", l.service, l.text);
+                }
+                if flush {
+                    let _ = out.flush();
+                }
             };
             if follow {
-                open.follow_logs(&services, &request, |l| print(&l), ctrl_c())
+                open.follow_logs(&services, &request, |l| print(&l, true), ctrl_c())
                     .await?;
             } else {
                 for l in open.logs(&services, &request).await? {
-                    print(&l);
+                    print(&l, false);
                 }
             }
+            let _ = out.flush();
             Ok(String::new())
         }
         Command::Up {

@@ -314,6 +314,7 @@ impl Engine for DockerEngine {
                 project: attrs.get(LABEL_PROJECT).cloned(),
                 service: attrs.get(LABEL_SERVICE).cloned(),
                 time_nano: m.time_nano.unwrap_or(0),
+                exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
             })
         });
         Box::pin(stream)
@@ -328,8 +329,7 @@ impl Engine for DockerEngine {
             .stdout(true)
             .stderr(true)
             .follow(request.follow)
-            // Always ask for timestamps: merging streams needs them; display drops them.
-            .timestamps(true)
+            .timestamps(request.timestamps)
             .tail(&tail);
         if let Some(s) = request.since {
             b = b.since(i32::try_from(s).unwrap_or(i32::MAX));

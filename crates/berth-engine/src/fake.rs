@@ -40,6 +40,7 @@ impl FakeEngine {
             project: c.project.clone(),
             service: c.service.clone(),
             time_nano: 1,
+            exit_code: None,
         };
         if let Ok(mut m) = self.containers.lock() {
             m.insert(c.id.clone(), c);
@@ -56,6 +57,7 @@ impl FakeEngine {
                 project: c.project,
                 service: c.service,
                 time_nano: 2,
+                exit_code: None,
             });
         }
     }

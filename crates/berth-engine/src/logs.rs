@@ -47,9 +47,18 @@ fn ts_nano(ts: &str) -> i128 {
 #[derive(Default)]
 pub struct LineSplitter {
     partial: [Vec<u8>; 2],
+    /// Whether the engine was asked to stamp lines (then each starts with an RFC 3339 time).
+    stamped: bool,
 }
 
 impl LineSplitter {
+    pub fn new(stamped: bool) -> Self {
+        LineSplitter {
+            partial: Default::default(),
+            stamped,
+        }
+    }
+
     pub fn push(
         &mut self,
         container: &ContainerInfo,
@@ -65,7 +74,12 @@ impl LineSplitter {
         buf.extend_from_slice(bytes);
         while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buf.drain(..=pos).collect();
-            out.push(make_line(container, stream, &line[..line.len() - 1]));
+            out.push(make_line(
+                container,
+                stream,
+                &line[..line.len() - 1],
+                self.stamped,
+            ));
         }
     }
 
@@ -73,17 +87,17 @@ impl LineSplitter {
         for (idx, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
             if !self.partial[idx].is_empty() {
                 let line = std::mem::take(&mut self.partial[idx]);
-                out.push(make_line(container, stream, &line));
+                out.push(make_line(container, stream, &line, self.stamped));
             }
         }
     }
 }
 
-fn make_line(container: &ContainerInfo, stream: LogStream, raw: &[u8]) -> LogLine {
+fn make_line(container: &ContainerInfo, stream: LogStream, raw: &[u8], stamped: bool) -> LogLine {
     let text = String::from_utf8_lossy(raw);
     let text = text.strip_suffix('\r').unwrap_or(&text);
     let (timestamp, body) = match text.split_once(' ') {
-        Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' => (ts.to_owned(), rest),
+        Some((ts, rest)) if stamped => (ts.to_owned(), rest),
         _ => (String::new(), text),
     };
     LogLine {
@@ -105,11 +119,13 @@ pub async fn read_merged<E: Engine>(
 ) -> Result<Vec<LogLine>, EngineError> {
     let mut req = request.clone();
     req.follow = false;
+    // Ordering lines of several containers needs the engine's timestamps.
+    req.timestamps |= containers.len() > 1;
     let reads = containers.iter().map(|c| {
         let req = req.clone();
         async move {
             let mut lines = Vec::new();
-            let mut split = LineSplitter::default();
+            let mut split = LineSplitter::new(req.timestamps);
             let mut stream = engine.logs(&c.id, &req);
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk?;
@@ -119,10 +135,15 @@ pub async fn read_merged<E: Engine>(
             Ok::<_, EngineError>(lines)
         }
     });
-    let mut all = Vec::new();
+    let mut per_container = Vec::new();
     for r in futures_util::future::join_all(reads).await {
-        all.extend(r?);
+        per_container.push(r?);
     }
+    if per_container.len() == 1 {
+        return Ok(per_container.pop().unwrap_or_default());
+    }
+    let mut all: Vec<LogLine> = per_container.into_iter().flatten().collect();
+    // Stable: lines of one container with equal stamps keep their order.
     all.sort_by_key(|l| l.ts_nano);
     Ok(all)
 }
@@ -177,6 +198,7 @@ pub fn follow<E: Engine>(
                 follow: true,
                 tail: None,
                 since: Some(ev.time_nano / 1_000_000_000),
+                timestamps: request.timestamps,
             };
             spawn_follower(engine.clone(), c, req, tx.clone());
         }
@@ -192,7 +214,7 @@ fn spawn_follower<E: Engine>(
 ) {
     request.follow = true;
     tokio::spawn(async move {
-        let mut split = LineSplitter::default();
+        let mut split = LineSplitter::new(request.timestamps);
         let mut stream = engine.logs(&c.id, &request);
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -292,7 +314,7 @@ mod tests {
     #[test]
     fn chunks_split_into_lines_with_timestamps_and_partials() {
         let c = container();
-        let mut s = LineSplitter::default();
+        let mut s = LineSplitter::new(true);
         let mut out = Vec::new();
         s.push(
             &c,
@@ -329,6 +351,24 @@ mod tests {
     }
 
     #[test]
+    fn unstamped_lines_are_taken_whole() {
+        let c = container();
+        let mut s = LineSplitter::new(false);
+        let mut out = Vec::new();
+        s.push(
+            &c,
+            LogStream::Stdout,
+            b"2026-11-23T10:00:00Z looks stamped but is text\n",
+            &mut out,
+        );
+        assert_eq!(
+            out[0].text,
+            "2026-11-23T10:00:00Z looks stamped but is text"
+        );
+        assert_eq!(out[0].timestamp, "");
+    }
+
+    #[test]
     fn ring_buffer_is_bounded_and_searchable() {
         let c = container();
         let mut b = LogBuffer::new(3);
@@ -341,6 +381,7 @@ mod tests {
                     if i % 2 == 0 { "even" } else { "odd" }
                 )
                 .as_bytes(),
+                true,
             ));
         }
         assert_eq!(b.len(), 3);

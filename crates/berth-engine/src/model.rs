@@ -95,6 +95,8 @@ pub struct EngineEvent {
     pub project: Option<String>,
     pub service: Option<String>,
     pub time_nano: i64,
+    /// `exitCode` of a `die` event.
+    pub exit_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,6 +121,8 @@ pub struct LogRequest {
     pub tail: Option<u64>,
     /// Unix seconds.
     pub since: Option<i64>,
+    /// Ask the engine to stamp each line. Merging several containers turns it on by itself.
+    pub timestamps: bool,
 }
 
 /// Who we reached and how.

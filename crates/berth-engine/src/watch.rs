@@ -53,6 +53,56 @@ fn sorted(map: &HashMap<String, ContainerInfo>) -> Vec<ContainerInfo> {
     v
 }
 
+/// Whether an event can change what the status shows. Health probes run as execs every
+/// interval and change nothing until Docker reports `health_status`; `kill` only sends a signal
+/// (the `die` that follows carries the change), and inspecting during it waits on the daemon's
+/// container lock, which would delay the `die` behind it.
+fn changes_state(action: &str) -> bool {
+    !(action.starts_with("exec_")
+        || matches!(
+            action,
+            "kill"
+                | "attach"
+                | "detach"
+                | "resize"
+                | "top"
+                | "commit"
+                | "copy"
+                | "archive-path"
+                | "extract-to-dir"
+                | "export"
+        ))
+}
+
+/// Applies what an event states by itself to a known container. Returns whether it changed.
+fn apply_event(c: &mut ContainerInfo, ev: &crate::model::EngineEvent) -> bool {
+    use crate::model::{HealthState, RunState};
+    let before = c.clone();
+    match ev.action.as_str() {
+        "die" => {
+            c.state = RunState::Exited;
+            c.exit_code = ev.exit_code;
+        }
+        "start" | "unpause" => {
+            c.state = RunState::Running;
+            c.exit_code = None;
+        }
+        "pause" => c.state = RunState::Paused,
+        a => {
+            let status = match a.strip_prefix("health_status: ") {
+                Some("healthy") => Some(HealthState::Healthy),
+                Some("unhealthy") => Some(HealthState::Unhealthy),
+                Some("starting") => Some(HealthState::Starting),
+                _ => None,
+            };
+            if let (Some(status), Some(h)) = (status, c.health.as_mut()) {
+                h.status = status;
+            }
+        }
+    }
+    *c != before
+}
+
 /// A running watch of one project. Dropping it stops the task.
 pub struct ProjectWatch {
     pub updates: watch::Receiver<Snapshot>,
@@ -164,10 +214,22 @@ where
                     Ok(ev) => ev,
                     Err(e) => break e.to_string(),
                 };
-                // Health probes run as execs every interval; they change nothing we show until
-                // Docker reports a health_status event.
-                if ev.action.starts_with("exec_") {
+                if !changes_state(&ev.action) {
                     continue;
+                }
+                // The event itself says what changed: show it at once. The daemon may hold the
+                // container's lock for tens of milliseconds after `die` while it cleans up, and
+                // the inspect below waits for that.
+                if let Some(c) = map.get_mut(&ev.id) {
+                    if apply_event(c, &ev) {
+                        publish(
+                            &tx,
+                            &mut generation,
+                            Connection::Connected(info.clone()),
+                            sorted(&map),
+                            ev.time_nano,
+                        );
+                    }
                 }
                 match engine.inspect(&ev.id).await {
                     Ok(Some(c)) => {

@@ -22,6 +22,7 @@ async fn follow_until(
             follow: true,
             tail: Some(0),
             since: None,
+            timestamps: false,
         },
         move |l| {
             let _ = tx.send(l);
@@ -180,6 +181,7 @@ async fn merged_logs_are_ordered_by_time_with_streams_apart() {
                 follow: false,
                 tail: Some(2),
                 since: None,
+                timestamps: false,
             },
         )
         .await
