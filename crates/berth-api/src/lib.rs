@@ -7,7 +7,7 @@ mod live;
 
 pub use berth_compose::diagram::DiagramFormat;
 pub use berth_engine::logs::LogLine;
-pub use berth_engine::model::{HealthState, LogRequest};
+pub use berth_engine::model::{HealthState, LogRequest, StatsSample};
 pub use berth_engine::OutputLine;
 pub use error::{ApiError, ErrorCode};
 pub use inspect::{

@@ -8,7 +8,7 @@ use std::time::Duration;
 use berth_compose::mask::Secrets;
 use berth_compose::{load, Project};
 use berth_engine::logs::{self, LogLine};
-use berth_engine::model::{ContainerInfo, LogRequest};
+use berth_engine::model::{ContainerInfo, LogRequest, StatsSample};
 use berth_engine::status::{aggregate, DeclaredService, ServiceStatus};
 use berth_engine::watch::{watch_project, Connection, Snapshot};
 use berth_engine::{ComposeCli, ComposeTarget, DockerEngine, Engine, EngineError, OutputLine};
@@ -441,6 +441,73 @@ impl OpenStack {
                     None => return Ok(()),
                 },
             }
+        }
+    }
+}
+
+impl OpenStack {
+    /// Streams resource samples of the selected services' running containers (all when empty)
+    /// until `stop` resolves; then every stream is closed. Nothing is sampled for services nobody
+    /// asked about.
+    pub async fn watch_stats<F, S>(
+        &self,
+        services: &[String],
+        mut on_sample: F,
+        stop: S,
+    ) -> Result<(), ApiError>
+    where
+        F: FnMut(StatsSample),
+        S: Future<Output = ()>,
+    {
+        let engine = Arc::new(self.engine().await?);
+        let containers: Vec<ContainerInfo> = self
+            .selected_containers(&engine, services)
+            .await?
+            .into_iter()
+            .filter(|c| c.state == berth_engine::model::RunState::Running)
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let tasks = StreamTasks(
+            containers
+                .into_iter()
+                .map(|c| {
+                    let (engine, tx) = (engine.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        use futures_util::StreamExt;
+                        let mut s = engine.stats(&c);
+                        while let Some(sample) = s.next().await {
+                            if tx.send(sample).await.is_err() {
+                                return;
+                            }
+                        }
+                    })
+                })
+                .collect(),
+        );
+        drop(tx);
+        tokio::pin!(stop);
+        let result = loop {
+            tokio::select! {
+                _ = &mut stop => break Ok(()),
+                s = rx.recv() => match s {
+                    Some(Ok(sample)) => on_sample(sample),
+                    Some(Err(e)) => break Err(e.into()),
+                    None => break Ok(()),
+                },
+            }
+        };
+        drop(tasks);
+        result
+    }
+}
+
+/// Aborts its tasks when dropped, so a stream stops the moment nobody watches it.
+struct StreamTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for StreamTasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
         }
     }
 }

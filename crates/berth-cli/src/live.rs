@@ -151,6 +151,63 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
         }
         Command::Pull { stack, services } => act(stack, services, env, Some(Action::Pull)).await,
         Command::Rebuild { stack, services } => act(stack, services, env, None).await,
+        Command::Stats {
+            stack,
+            services,
+            no_stream,
+            json,
+        } => {
+            let (stack, services) = split_dir(stack, services);
+            let open = OpenStack::open(&stack.request(), env)?;
+            let running = open
+                .status()
+                .await?
+                .services
+                .iter()
+                .map(|s| s.replicas.running as usize)
+                .sum::<usize>();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            let mut done_tx = Some(done_tx);
+            let mut seen = std::collections::HashSet::new();
+            let stop = async move {
+                tokio::select! {
+                    _ = ctrl_c() => {}
+                    _ = done_rx => {}
+                }
+            };
+            open.watch_stats(
+                &services,
+                |s| {
+                    let mut out = std::io::stdout().lock();
+                    if json {
+                        let _ = writeln!(out, "{}", serde_json::to_string(&s).unwrap_or_default());
+                    } else {
+                        let _ = writeln!(
+                            out,
+                            "{:<20} {:<28} cpu {:6.2}%  mem {:>9} / {:<9}  net {:>9} / {:<9}  blk {:>9} / {}",
+                            s.service.as_deref().unwrap_or("-"),
+                            s.container,
+                            s.cpu_percent,
+                            human_bytes(s.mem_used),
+                            human_bytes(s.mem_limit),
+                            human_bytes(s.net_rx),
+                            human_bytes(s.net_tx),
+                            human_bytes(s.blk_read),
+                            human_bytes(s.blk_write)
+                        );
+                    }
+                    seen.insert(s.container.clone());
+                    if no_stream && seen.len() >= running {
+                        if let Some(tx) = done_tx.take() {
+                            let _ = tx.send(());
+                        }
+                    }
+                },
+                stop,
+            )
+            .await?;
+            Ok(String::new())
+        }
         Command::Inspect { .. } | Command::Diagram { .. } => Ok(String::new()),
     }
 }
@@ -169,6 +226,21 @@ async fn act(
         None => open.rebuild(&services, progress).await?,
     }
     Ok(String::new())
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
 }
 
 fn now() -> i64 {

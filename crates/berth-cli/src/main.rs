@@ -138,6 +138,18 @@ enum Command {
         #[arg(long)]
         grep: Option<String>,
     },
+    /// Stream CPU, memory, network and disk use of running services (Ctrl-C to stop)
+    Stats {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+        /// Print one sample per container and exit
+        #[arg(long)]
+        no_stream: bool,
+        /// One JSON object per sample
+        #[arg(long)]
+        json: bool,
+    },
     /// Start the stack (or some services) and wait until they are healthy
     Up {
         #[command(flatten)]

@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use bollard::models::ContainerStatsResponse;
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 use bollard::query_parameters::{
-    EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    EventsOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, StatsOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -233,6 +235,75 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     }
 }
 
+/// `docker stats` arithmetic: CPU delta over system delta times CPUs; memory without cache.
+pub(crate) fn sample_of(c: &ContainerInfo, r: &ContainerStatsResponse) -> StatsSample {
+    let cpu = r.cpu_stats.clone().unwrap_or_default();
+    let pre = r.precpu_stats.clone().unwrap_or_default();
+    let total = |s: &bollard::models::ContainerCpuStats| {
+        s.cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0)
+    };
+    let cpu_delta = total(&cpu).saturating_sub(total(&pre)) as f64;
+    let sys_delta = cpu
+        .system_cpu_usage
+        .unwrap_or(0)
+        .saturating_sub(pre.system_cpu_usage.unwrap_or(0)) as f64;
+    let cpus = cpu.online_cpus.unwrap_or(1).max(1) as f64;
+    let cpu_percent = if sys_delta > 0.0 {
+        cpu_delta / sys_delta * cpus * 100.0
+    } else {
+        0.0
+    };
+    let mem = r.memory_stats.clone().unwrap_or_default();
+    let cache = mem
+        .stats
+        .as_ref()
+        .and_then(|s| {
+            s.get("inactive_file")
+                .or_else(|| s.get("total_inactive_file"))
+                .or_else(|| s.get("cache"))
+        })
+        .copied()
+        .unwrap_or(0);
+    let (mut rx, mut tx) = (0, 0);
+    for n in r
+        .networks
+        .as_ref()
+        .map(|m| m.values())
+        .into_iter()
+        .flatten()
+    {
+        rx += n.rx_bytes.unwrap_or(0);
+        tx += n.tx_bytes.unwrap_or(0);
+    }
+    let (mut read, mut write) = (0, 0);
+    let entries = r
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.clone())
+        .unwrap_or_default();
+    for e in entries {
+        match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("read") => read += e.value.unwrap_or(0),
+            Some("write") => write += e.value.unwrap_or(0),
+            _ => {}
+        }
+    }
+    StatsSample {
+        container: c.name.clone(),
+        service: c.service.clone(),
+        cpu_percent,
+        mem_used: mem.usage.unwrap_or(0).saturating_sub(cache),
+        mem_limit: mem.limit.unwrap_or(0),
+        net_rx: rx,
+        net_tx: tx,
+        blk_read: read,
+        blk_write: write,
+    }
+}
+
 impl Engine for DockerEngine {
     async fn info(&self) -> Result<EngineInfo, EngineError> {
         let v = self
@@ -352,6 +423,26 @@ impl Engine for DockerEngine {
             })
         });
         Box::pin(stream)
+    }
+
+    fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
+        self.stats_stream(container)
+    }
+}
+
+impl DockerEngine {
+    fn stats_stream(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
+        let host = self.host.clone();
+        let c = container.clone();
+        let opts = StatsOptionsBuilder::new()
+            .stream(true)
+            .one_shot(false)
+            .build();
+        Box::pin(
+            self.docker
+                .stats(&container.id, Some(opts))
+                .map(move |r| r.map(|r| sample_of(&c, &r)).map_err(|e| map_err(&host, e))),
+        )
     }
 }
 

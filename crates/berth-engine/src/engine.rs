@@ -7,7 +7,7 @@ use std::pin::Pin;
 use futures_util::Stream;
 
 use crate::error::EngineError;
-use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest};
+use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample};
 
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, EngineError>> + Send>>;
 
@@ -31,4 +31,7 @@ pub trait Engine: Send + Sync + 'static {
     fn events(&self, project: Option<&str>, since_unix: i64) -> BoxStream<EngineEvent>;
 
     fn logs(&self, id: &str, request: &LogRequest) -> BoxStream<LogChunk>;
+
+    /// Resource samples of one container, about one a second, until the stream is dropped.
+    fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample>;
 }

@@ -9,7 +9,7 @@ use tokio_stream_shim::BroadcastStream;
 
 use crate::engine::{BoxStream, Engine};
 use crate::error::EngineError;
-use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest};
+use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample};
 
 #[derive(Clone)]
 pub struct FakeEngine {
@@ -107,6 +107,10 @@ impl Engine for FakeEngine {
     }
 
     fn logs(&self, _id: &str, _request: &LogRequest) -> BoxStream<LogChunk> {
+        Box::pin(futures_util::stream::empty())
+    }
+
+    fn stats(&self, _container: &ContainerInfo) -> BoxStream<StatsSample> {
         Box::pin(futures_util::stream::empty())
     }
 }

@@ -132,3 +132,19 @@ pub struct EngineInfo {
     pub version: String,
     pub api_version: String,
 }
+
+/// One resource sample of a container, computed the way `docker stats` does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsSample {
+    pub container: String,
+    pub service: Option<String>,
+    /// Percent of one CPU times the number of CPUs, as `docker stats` shows it.
+    pub cpu_percent: f64,
+    /// Used memory without the page cache.
+    pub mem_used: u64,
+    pub mem_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub blk_read: u64,
+    pub blk_write: u64,
+}

@@ -123,3 +123,57 @@ async fn two_stacks_with_the_same_service_names_stay_apart() {
         "stopping a's web leaves b's alone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_stream_for_the_watched_service_only_and_stop_when_asked() {
+    let _g = shared();
+    let stack = LiveStack::new("live-mix", "stats");
+    stack
+        .compose(&["up", "-d", "--build", "web", "talker"])
+        .await;
+    stack
+        .until(30, "web and talker running", |v| {
+            svc(v, "web").state == "running" && svc(v, "talker").state == "running"
+        })
+        .await;
+    let mut samples = Vec::new();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut stop_tx = Some(stop_tx);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stack.open.watch_stats(
+            &["talker".to_owned()],
+            |s| {
+                samples.push(s);
+                if samples.len() >= 3 {
+                    if let Some(tx) = stop_tx.take() {
+                        let _ = tx.send(());
+                    }
+                }
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ),
+    )
+    .await
+    .expect("three samples, then the watch returns when stopped")
+    .expect("stats");
+    assert_eq!(samples.len(), 3, "no sample after stop");
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.service.as_deref() == Some("talker")),
+        "only the watched service is sampled"
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.mem_used > 0 && s.mem_limit >= s.mem_used),
+        "memory is reported"
+    );
+    assert!(
+        samples.iter().any(|s| s.cpu_percent > 0.0),
+        "talker prints five lines a second, so it uses some CPU: {samples:?}"
+    );
+}
