@@ -291,24 +291,7 @@ mod tests {
     use crate::model::RunState;
 
     fn container() -> ContainerInfo {
-        ContainerInfo {
-            id: "abc".into(),
-            name: "p_web_1".into(),
-            project: Some("p".into()),
-            service: Some("web".into()),
-            number: Some(1),
-            oneoff: false,
-            config_hash: None,
-            image: "img".into(),
-            state: RunState::Running,
-            exit_code: None,
-            health: None,
-            restart_count: 0,
-            started_at: None,
-            ports: vec![],
-            tty: false,
-            labels: Default::default(),
-        }
+        ContainerInfo::for_test("abc", "web", 1, RunState::Running)
     }
 
     #[test]

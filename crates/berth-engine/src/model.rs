@@ -87,6 +87,31 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
 }
 
+#[cfg(test)]
+impl ContainerInfo {
+    /// A container of project `p` for unit tests.
+    pub(crate) fn for_test(id: &str, service: &str, number: u32, state: RunState) -> Self {
+        ContainerInfo {
+            id: id.into(),
+            name: format!("p_{service}_{number}"),
+            project: Some("p".into()),
+            service: Some(service.into()),
+            number: Some(number),
+            oneoff: false,
+            config_hash: None,
+            image: "img".into(),
+            state,
+            exit_code: None,
+            health: None,
+            restart_count: 0,
+            started_at: Some("2026-11-23T10:00:00.5Z".into()),
+            ports: vec![],
+            tty: false,
+            labels: Default::default(),
+        }
+    }
+}
+
 /// A container event from the engine's event stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineEvent {

@@ -205,24 +205,7 @@ mod tests {
     use crate::model::Health;
 
     fn c(service: &str, n: u32, state: RunState) -> ContainerInfo {
-        ContainerInfo {
-            id: format!("{service}{n}0000000000000"),
-            name: format!("p_{service}_{n}"),
-            project: Some("p".into()),
-            service: Some(service.into()),
-            number: Some(n),
-            oneoff: false,
-            config_hash: None,
-            image: "img".into(),
-            state,
-            exit_code: None,
-            health: None,
-            restart_count: 0,
-            started_at: Some("2026-11-23T10:00:00.5Z".into()),
-            ports: vec![],
-            tty: false,
-            labels: Default::default(),
-        }
+        ContainerInfo::for_test(&format!("{service}{n}0000000000000"), service, n, state)
     }
 
     #[test]

@@ -75,30 +75,29 @@ fn changes_state(action: &str) -> bool {
 }
 
 /// Applies what an event states by itself to a known container. Returns whether it changed.
+/// Health events are left to the inspect that follows: the status must show the failing probe's
+/// output together with "unhealthy", and only an inspect has it.
 fn apply_event(c: &mut ContainerInfo, ev: &crate::model::EngineEvent) -> bool {
-    use crate::model::{HealthState, RunState};
+    use crate::model::RunState;
     let before = c.clone();
     match ev.action.as_str() {
         "die" => {
             c.state = RunState::Exited;
             c.exit_code = ev.exit_code;
         }
-        "start" | "unpause" => {
+        "start" => {
             c.state = RunState::Running;
             c.exit_code = None;
-        }
-        "pause" => c.state = RunState::Paused,
-        a => {
-            let status = match a.strip_prefix("health_status: ") {
-                Some("healthy") => Some(HealthState::Healthy),
-                Some("unhealthy") => Some(HealthState::Unhealthy),
-                Some("starting") => Some(HealthState::Starting),
-                _ => None,
-            };
-            if let (Some(status), Some(h)) = (status, c.health.as_mut()) {
-                h.status = status;
+            // Docker restarts the health check from scratch with the process.
+            if let Some(h) = c.health.as_mut() {
+                h.status = crate::model::HealthState::Starting;
+                h.failing_streak = 0;
+                h.last_output = None;
             }
         }
+        "unpause" => c.state = RunState::Running,
+        "pause" => c.state = RunState::Paused,
+        _ => {}
     }
     *c != before
 }
@@ -271,24 +270,7 @@ mod tests {
     use crate::model::RunState;
 
     fn c(id: &str, service: &str, state: RunState) -> ContainerInfo {
-        ContainerInfo {
-            id: id.into(),
-            name: format!("p_{service}_1"),
-            project: Some("p".into()),
-            service: Some(service.into()),
-            number: Some(1),
-            oneoff: false,
-            config_hash: None,
-            image: "img".into(),
-            state,
-            exit_code: None,
-            health: None,
-            restart_count: 0,
-            started_at: None,
-            ports: vec![],
-            tty: false,
-            labels: Default::default(),
-        }
+        ContainerInfo::for_test(id, service, 1, state)
     }
 
     async fn until(w: &mut ProjectWatch, pred: impl Fn(&Snapshot) -> bool) -> Snapshot {
