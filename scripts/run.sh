@@ -12,6 +12,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/berth/target}"
 stack="$(cd "${1:-$repo/demo}" && pwd)"
 
 ./scripts/setup.sh
+(cd ui && npm ci --no-audit --no-fund && npm run build)
 cargo build --locked -p berth-cli -p berth-app
 
 echo

@@ -20,6 +20,10 @@ step "install packages and start the Docker engine"
 step "build local fixture images (cached)"
 ./scripts/fixture-images.sh
 
+step "UI dependencies and build"
+# The app embeds ui/dist at compile time, so the UI is built before any cargo step.
+(cd ui && npm ci --no-audit --no-fund && npm run build)
+
 if [ -z "${BERTH_QUICK:-}" ]; then
   step "rustfmt"
   cargo fmt --all -- --check

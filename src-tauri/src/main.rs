@@ -1,34 +1,169 @@
 //! The Berth window. Commands are thin: call the facade, return view-ready data or `{code,
-//! message}`. The webview gets no shell or file-system access, only these commands.
+//! message}`. Streams (status, logs) go to the UI over channels, one task per stream kind,
+//! replaced when the UI asks again (a new selection) so nothing runs that nobody watches. The
+//! webview gets no shell or file-system access, only these commands.
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
-use berth_api::{ApiError, InspectView, StackRequest};
+use berth_api::{
+    Action, ApiError, ErrorCode, InspectView, LogLine, LogRequest, OpenStack, StackRequest,
+    StatusView,
+};
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+use tauri::State;
 
 /// The stack given on the command line (`berth-app DIR`), if any.
 struct InitialStack(Option<PathBuf>);
 
+/// The live stream tasks, by kind ("status", "logs"). Starting one replaces the previous.
+#[derive(Default)]
+struct Streams(Mutex<HashMap<&'static str, JoinHandle<()>>>);
+
+impl Streams {
+    fn replace(&self, kind: &'static str, task: JoinHandle<()>) {
+        if let Ok(mut m) = self.0.lock() {
+            if let Some(old) = m.insert(kind, task) {
+                old.abort();
+            }
+        }
+    }
+}
+
+fn env() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
+
+fn request(dir: &str) -> StackRequest {
+    StackRequest {
+        dir: Some(PathBuf::from(dir)),
+        ..Default::default()
+    }
+}
+
 #[tauri::command]
-fn initial_stack(state: tauri::State<'_, InitialStack>) -> Option<String> {
+fn initial_stack(state: State<'_, InitialStack>) -> Option<String> {
     state.0.as_ref().map(|p| p.to_string_lossy().into_owned())
 }
 
 #[tauri::command(async)]
-fn inspect_stack(dir: String) -> Result<InspectView, ApiError> {
-    let req = StackRequest {
-        dir: Some(PathBuf::from(dir)),
-        ..Default::default()
+fn open_stack(dir: String) -> Result<InspectView, ApiError> {
+    berth_api::inspect(&request(&dir), env(), false)
+}
+
+#[tauri::command(async)]
+fn service_environment(
+    dir: String,
+    service: String,
+    reveal: bool,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let view = berth_api::inspect(&request(&dir), env(), reveal)?;
+    Ok(view
+        .services
+        .into_iter()
+        .find(|s| s.name == service)
+        .map(|s| s.environment)
+        .unwrap_or_default())
+}
+
+#[tauri::command(async)]
+fn watch_status(
+    dir: String,
+    on_update: Channel<StatusView>,
+    streams: State<'_, Streams>,
+) -> Result<(), ApiError> {
+    let open = OpenStack::open(&request(&dir), env())?;
+    let task = tauri::async_runtime::spawn(async move {
+        open.watch_status(
+            |v| {
+                let _ = on_update.send(v);
+            },
+            std::future::pending(),
+        )
+        .await;
+    });
+    streams.replace("status", task);
+    Ok(())
+}
+
+#[tauri::command(async)]
+fn follow_logs(
+    dir: String,
+    services: Vec<String>,
+    on_line: Channel<LogLine>,
+    streams: State<'_, Streams>,
+) -> Result<(), ApiError> {
+    let open = OpenStack::open(&request(&dir), env())?;
+    let task = tauri::async_runtime::spawn(async move {
+        let req = LogRequest {
+            follow: true,
+            tail: Some(500),
+            since: None,
+            timestamps: false,
+        };
+        let _ = open
+            .follow_logs(
+                &services,
+                &req,
+                |l| {
+                    let _ = on_line.send(l);
+                },
+                std::future::pending(),
+            )
+            .await;
+    });
+    streams.replace("logs", task);
+    Ok(())
+}
+
+#[tauri::command(async)]
+async fn stack_action(
+    dir: String,
+    action: String,
+    services: Vec<String>,
+    on_progress: Channel<String>,
+) -> Result<(), ApiError> {
+    let open = OpenStack::open(&request(&dir), env())?;
+    let progress = |l: berth_api::OutputLine| {
+        let _ = on_progress.send(l.text);
     };
-    berth_api::inspect(&req, std::env::vars().collect(), false)
+    match action.as_str() {
+        "up" => open
+            .up(&services, progress, std::time::Duration::from_secs(180))
+            .await
+            .map(|_| ()),
+        "down" => {
+            open.compose(&["down", "--remove-orphans"], progress, std::future::pending())
+                .await
+        }
+        "start" => open.act(Action::Start, &services, progress).await,
+        "stop" => open.act(Action::Stop, &services, progress).await,
+        "restart" => open.act(Action::Restart, &services, progress).await,
+        "rebuild" => open.rebuild(&services, progress).await,
+        other => Err(ApiError {
+            code: ErrorCode::Internal,
+            message: format!("unknown action {other:?}"),
+        }),
+    }
 }
 
 fn main() {
     let initial = std::env::args_os().nth(1).map(PathBuf::from);
     let result = tauri::Builder::default()
         .manage(InitialStack(initial))
-        .invoke_handler(tauri::generate_handler![initial_stack, inspect_stack])
+        .manage(Streams::default())
+        .invoke_handler(tauri::generate_handler![
+            initial_stack,
+            open_stack,
+            service_environment,
+            watch_status,
+            follow_logs,
+            stack_action
+        ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("berth-app: {e}");

@@ -1,0 +1,55 @@
+// Typed calls to the Rust commands. The views arrive ready to render; nothing is computed here.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export interface Port { host_ip: string | null; host_port: number | null; container_port: number; protocol: string }
+export interface ServiceView {
+  name: string; image: string | null; build: boolean; role: string; ports: Port[]; networks: string[];
+  environment: Record<string, string>; depends_on: Record<string, string>; healthcheck: boolean;
+  volumes: { type: string; source: string | null; target: string; read_only: boolean }[];
+}
+export interface EdgeView { from: string; to: string; kind: string; evidence: string; detail: string }
+export interface NetworkView { name: string; internal: boolean; services: string[] }
+export interface InspectView {
+  project: string; files: string[]; services: ServiceView[]; networks: NetworkView[];
+  volumes: { name: string; services: string[] }[]; edges: EdgeView[]; warnings: string[];
+}
+export interface ServiceStatus {
+  name: string; state: string; health: string | null; health_output: string | null; exit_code: number | null;
+  replicas: { running: number; declared: number }; restarts: number; uptime_s: number | null;
+  ports: { host_ip: string; host_port: number; container_port: number; protocol: string }[];
+}
+export interface StatusView {
+  project: string; engine: { connected: boolean; host: string | null; version: string | null; message: string | null };
+  services: ServiceStatus[];
+}
+export interface LogLine { service: string; container: string; stream: string; timestamp: string; text: string }
+export interface ApiError { code: string; message: string }
+
+export const initialStack = () => invoke<string | null>("initial_stack");
+export const openStack = (dir: string) => invoke<InspectView>("open_stack", { dir });
+
+export const serviceEnvironment = (dir: string, service: string, reveal: boolean) =>
+  invoke<Record<string, string>>("service_environment", { dir, service, reveal });
+
+export function watchStatus(dir: string, onUpdate: (v: StatusView) => void) {
+  const ch = new Channel<StatusView>();
+  ch.onmessage = onUpdate;
+  return invoke<void>("watch_status", { dir, onUpdate: ch });
+}
+
+export function followLogs(dir: string, services: string[], onLine: (l: LogLine) => void) {
+  const ch = new Channel<LogLine>();
+  ch.onmessage = onLine;
+  return invoke<void>("follow_logs", { dir, services, onLine: ch });
+}
+
+export function stackAction(dir: string, action: string, services: string[], onProgress: (line: string) => void) {
+  const ch = new Channel<string>();
+  ch.onmessage = onProgress;
+  return invoke<void>("stack_action", { dir, action, services, onProgress: ch });
+}
+
+export function errorText(e: unknown): string {
+  if (e && typeof e === "object" && "message" in e) return String((e as ApiError).message);
+  return String(e);
+}
