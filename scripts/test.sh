@@ -37,4 +37,7 @@ cargo build --locked -p berth-app
 step "tests (unit, integration, real engine)"
 cargo test --workspace --locked
 
+step "end-to-end tests in the real app window (Xvfb, tauri-driver, real engine)"
+./scripts/e2e.sh
+
 step "all tests passed"
