@@ -137,8 +137,12 @@ async fn stack_action(
             .await
             .map(|_| ()),
         "down" => {
-            open.compose(&["down", "--remove-orphans"], progress, std::future::pending())
-                .await
+            open.compose(
+                &["down", "--remove-orphans"],
+                progress,
+                std::future::pending(),
+            )
+            .await
         }
         "start" => open.act(Action::Start, &services, progress).await,
         "stop" => open.act(Action::Stop, &services, progress).await,
