@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests in the real app window: Xvfb + tauri-driver + WebKitWebDriver, against the
 # real engine. Expects the app built (scripts/test.sh does it) and the fixture images present.
+# With arguments, runs `node ARGS...` in the same harness instead (bench/app.mjs uses this).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -10,11 +11,13 @@ export BERTH_APP="$CARGO_TARGET_DIR/debug/berth-app"
 # The app inherits this through tauri-driver: the test stack publishes here, not on 8443.
 export DEMO_HTTPS_PORT=18543
 export WEBKIT_DISABLE_COMPOSITING_MODE=1
+if [ $# -gt 0 ]; then run=(node "$@"); else run=(node --test --test-concurrency=1 tests/e2e/); fi
+export BERTH_RUN="${run[*]}"
 xvfb-run -a -s "-screen 0 1400x900x24" bash -c '
   tauri-driver --port 4444 >/tmp/berth-tauri-driver.log 2>&1 &
   driver=$!
   # SIGTERM lets tauri-driver stop WebKitWebDriver too; SIGKILL would orphan it.
   trap "kill -TERM $driver 2>/dev/null || true; wait $driver 2>/dev/null || true" EXIT
   for _ in $(seq 1 100); do curl -fs http://127.0.0.1:4444/status >/dev/null 2>&1 && break; sleep 0.1; done
-  node --test --test-concurrency=1 tests/e2e/
+  $BERTH_RUN
 '

@@ -11,34 +11,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-const DRIVER = process.env.WEBDRIVER_URL ?? "http://127.0.0.1:4444";
+import { Session, until } from "./webdriver.mjs";
+
 const APP = process.env.BERTH_APP;
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const SHOTS = path.join(REPO, "docs/screenshots");
-const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
-let session;
+let app;
 let stackDir;
 let project;
 
-async function wd(method, url, body) {
-  const r = await fetch(`${DRIVER}${url}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const j = await r.json();
-  if (!r.ok) throw new Error(`${method} ${url}: ${JSON.stringify(j.value)}`);
-  return j.value;
-}
-
-const js = (script, ...args) => wd("POST", `/session/${session}/execute/sync`, { script, args });
-
-async function click(css) {
-  const el = await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
-  await wd("POST", `/session/${session}/element/${el[ELEMENT]}/click`, {});
-}
+const js = (script, ...args) => app.js(script, ...args);
+const click = (css) => app.click(css);
+const type = (css, text) => app.type(css, text);
 
 // WebKitWebDriver refuses to click SVG groups ("element not interactable"); the diagram's nodes
 // are clicked the way a pointer would reach them, through a dispatched click event.
@@ -48,27 +33,9 @@ async function clickNode(service) {
   assert.ok(ok, `node ${service} exists`);
 }
 
-async function type(css, text) {
-  const el = await wd("POST", `/session/${session}/element`, { using: "css selector", value: css });
-  await wd("POST", `/session/${session}/element/${el[ELEMENT]}/clear`, {});
-  await wd("POST", `/session/${session}/element/${el[ELEMENT]}/value`, { text });
-}
-
-async function until(what, fn, ms = 30_000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
-
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const png = await wd("GET", `/session/${session}/screenshot`);
-  fs.writeFileSync(path.join(SHOTS, `${name}.png`), Buffer.from(png, "base64"));
+  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await app.screenshot());
 }
 
 const statuses = () =>
@@ -88,15 +55,14 @@ before(async () => {
   execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
     "-keyout", path.join(stackDir, "nginx/ssl/localhost.key"), "-out", path.join(stackDir, "nginx/ssl/localhost.crt")], { stdio: "ignore" });
   process.env.DEMO_HTTPS_PORT = "18543";
-  const caps = { capabilities: { alwaysMatch: { "tauri:options": { application: APP, args: [stackDir] } } } };
   const started = Date.now();
-  session = (await wd("POST", "/session", caps)).sessionId;
+  app = await Session.start(APP, [stackDir]);
   await until("the diagram", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4, 30_000);
   console.log(`window to interactive diagram: ${Date.now() - started} ms`);
 });
 
 after(async () => {
-  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+  if (app) await app.end();
   if (!dockerUp()) spawnSync("sh", ["-c", "dockerd >>/tmp/berth-dockerd.log 2>&1 &"]);
   spawnSync("docker-compose", ["-p", project, "-f", path.join(stackDir, "docker-compose.yml"), "down", "-v", "-t", "1"], { stdio: "ignore" });
 });
