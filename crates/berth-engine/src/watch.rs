@@ -119,7 +119,7 @@ impl Drop for ProjectWatch {
 pub fn watch_project<E, C, F>(project: String, connect: C) -> ProjectWatch
 where
     E: Engine,
-    C: Fn() -> F + Send + 'static,
+    C: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<E, EngineError>> + Send,
 {
     let (tx, rx) = watch::channel(Snapshot {
@@ -145,53 +145,33 @@ where
             });
         };
         loop {
-            let engine = match connect().await {
-                Ok(e) => e,
+            // Subscribe from a second ago, then list: anything that happens in between arrives
+            // as an event and is applied on top of the list (applying twice is harmless).
+            let setup = async {
+                let engine = connect().await?;
+                let info = engine.info().await?;
+                let events = engine.events(Some(&project), now_unix() - 1);
+                let listed = engine.project_containers(Some(&project)).await?;
+                Ok::<_, EngineError>((engine, info, events, listed))
+            };
+            let (engine, info, mut events, listed) = match setup.await {
+                Ok(s) => s,
                 Err(e) => {
-                    let keep = tx.borrow().containers.clone();
-                    if !matches!(&tx.borrow().connection, Connection::Disconnected(m) if *m == e.to_string())
-                    {
+                    let message = e.to_string();
+                    let repeated = matches!(&tx.borrow().connection, Connection::Disconnected(m) if *m == message);
+                    if !repeated {
+                        // Keep showing the last known containers, marked as disconnected.
+                        let keep = tx.borrow().containers.clone();
                         publish(
                             &tx,
                             &mut generation,
-                            Connection::Disconnected(e.to_string()),
+                            Connection::Disconnected(message),
                             keep,
                             0,
                         );
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
-                    continue;
-                }
-            };
-            let info = match engine.info().await {
-                Ok(i) => i,
-                Err(e) => {
-                    publish(
-                        &tx,
-                        &mut generation,
-                        Connection::Disconnected(e.to_string()),
-                        Vec::new(),
-                        0,
-                    );
-                    tokio::time::sleep(backoff).await;
-                    continue;
-                }
-            };
-            // Subscribe from a second ago, then list: anything that happens in between arrives
-            // as an event and is applied on top of the list (applying twice is harmless).
-            let mut events = engine.events(Some(&project), now_unix() - 1);
-            let listed = match engine.project_containers(Some(&project)).await {
-                Ok(l) => l,
-                Err(e) => {
-                    publish(
-                        &tx,
-                        &mut generation,
-                        Connection::Disconnected(e.to_string()),
-                        Vec::new(),
-                        0,
-                    );
-                    tokio::time::sleep(backoff).await;
                     continue;
                 }
             };
