@@ -15,7 +15,8 @@ use berth_api::{
 };
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::menu::{MenuBuilder, SubmenuBuilder};
+use tauri::{Emitter, State};
 
 /// The stack given on the command line (`berth-app DIR`), if any.
 struct InitialStack(Option<PathBuf>);
@@ -53,6 +54,15 @@ fn initial_stack(state: State<'_, InitialStack>) -> Option<String> {
 #[tauri::command(async)]
 fn open_stack(dir: String) -> Result<InspectView, ApiError> {
     berth_api::inspect(&request(&dir), env(), false)
+}
+
+#[tauri::command(async)]
+fn export_diagram(dir: String, format: String) -> Result<String, ApiError> {
+    let format = match format.as_str() {
+        "dot" => berth_api::DiagramFormat::Dot,
+        _ => berth_api::DiagramFormat::Mermaid,
+    };
+    berth_api::diagram(&request(&dir), env(), format)
 }
 
 #[tauri::command(async)]
@@ -160,9 +170,25 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(InitialStack(initial))
         .manage(Streams::default())
+        .setup(|app| {
+            // The native menu only asks the UI to act; the UI owns what "open" and "reload" mean.
+            let file = SubmenuBuilder::new(app, "File")
+                .text("open", "Open stack…")
+                .text("reload", "Reload")
+                .separator()
+                .quit()
+                .build()?;
+            let menu = MenuBuilder::new(app).item(&file).build()?;
+            app.set_menu(menu)?;
+            app.on_menu_event(|app, event| {
+                let _ = app.emit("menu", event.id().as_ref());
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             initial_stack,
             open_stack,
+            export_diagram,
             service_environment,
             watch_status,
             follow_logs,

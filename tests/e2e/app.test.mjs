@@ -77,6 +77,21 @@ test("the diagram shows every service, its network and the connections with evid
   const evidence = await js(`return [...document.querySelectorAll("g.edge")].find(g => g.dataset.edge === "svc:nginx>svc:app").querySelector("title").textContent`);
   assert.match(evidence, /proxy_pass: nginx\/conf\.d\/default\.conf:\d+/, "hover shows the nginx line");
   assert.equal(await js(`return document.querySelectorAll("g.network").length`), 1);
+  const volumes = await js(`return [...document.querySelectorAll("g.volume")].map(g => g.dataset.volume).sort()`);
+  assert.deepEqual(volumes, ["pgdata", "redisdata"], "named volumes are drawn");
+});
+
+test("the diagram exports as Mermaid text and SVG", async () => {
+  await click("#btn-export-mermaid");
+  const mermaid = await until("export text", async () => js(`return document.querySelector("#export textarea")?.value`));
+  assert.match(mermaid, /^flowchart LR/);
+  assert.match(mermaid, /svc_nginx -->\|depends_on, proxy_pass\| svc_app/);
+  await click("#btn-export-svg");
+  const svg = await until("svg text", async () => {
+    const t = await js(`return document.querySelector("#export textarea")?.value`);
+    return t && t.startsWith("<svg") ? t : false;
+  });
+  assert.ok(svg.includes('data-service="nginx"'), "the exported SVG holds the nodes");
 });
 
 test("Up brings every service to green", async () => {

@@ -28,6 +28,8 @@ export interface ApiError { code: string; message: string }
 export const initialStack = () => invoke<string | null>("initial_stack");
 export const openStack = (dir: string) => invoke<InspectView>("open_stack", { dir });
 
+export const exportDiagram = (dir: string, format: "mermaid" | "dot") => invoke<string>("export_diagram", { dir, format });
+
 export const serviceEnvironment = (dir: string, service: string, reveal: boolean) =>
   invoke<Record<string, string>>("service_environment", { dir, service, reveal });
 
