@@ -13,10 +13,11 @@ use berth_api::{
     Action, ApiError, ErrorCode, InspectView, LogLine, LogRequest, OpenStack, StackRequest,
     StatusView,
 };
+use berth_store::Store;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::menu::{MenuBuilder, SubmenuBuilder};
-use tauri::{Emitter, State};
+use tauri::{Emitter, Manager, State};
 
 /// The stack given on the command line (`berth-app DIR`), if any.
 struct InitialStack(Option<PathBuf>);
@@ -51,9 +52,54 @@ fn initial_stack(state: State<'_, InitialStack>) -> Option<String> {
     state.0.as_ref().map(|p| p.to_string_lossy().into_owned())
 }
 
+fn store_error(e: berth_store::StoreError) -> ApiError {
+    ApiError {
+        code: ErrorCode::Internal,
+        message: e.to_string(),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Opens a stack and remembers it for the sidebar.
 #[tauri::command(async)]
-fn open_stack(dir: String) -> Result<InspectView, ApiError> {
-    berth_api::inspect(&request(&dir), env(), false)
+async fn open_stack(dir: String, store: State<'_, Store>) -> Result<InspectView, ApiError> {
+    let view = berth_api::inspect(&request(&dir), env(), false)?;
+    store
+        .remember_stack(&dir, &view.project, now())
+        .await
+        .map_err(store_error)?;
+    Ok(view)
+}
+
+#[derive(serde::Serialize)]
+struct RecentStackView {
+    path: String,
+    name: String,
+}
+
+#[tauri::command(async)]
+async fn recent_stacks(store: State<'_, Store>) -> Result<Vec<RecentStackView>, ApiError> {
+    Ok(store
+        .recent_stacks()
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|s| RecentStackView {
+            path: s.path,
+            name: s.name,
+        })
+        .collect())
+}
+
+#[tauri::command(async)]
+async fn forget_stack(dir: String, store: State<'_, Store>) -> Result<(), ApiError> {
+    store.forget_stack(&dir).await.map_err(store_error)
 }
 
 #[tauri::command(async)]
@@ -171,6 +217,10 @@ fn main() {
         .manage(InitialStack(initial))
         .manage(Streams::default())
         .setup(|app| {
+            let data = app.path().app_data_dir()?;
+            std::fs::create_dir_all(&data)?;
+            let store = tauri::async_runtime::block_on(Store::open(&data.join("berth.db")))?;
+            app.manage(store);
             // The native menu only asks the UI to act; the UI owns what "open" and "reload" mean.
             let file = SubmenuBuilder::new(app, "File")
                 .text("open", "Open stack…")
@@ -188,6 +238,8 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             initial_stack,
             open_stack,
+            recent_stacks,
+            forget_stack,
             export_diagram,
             service_environment,
             watch_status,

@@ -79,6 +79,9 @@ test("the diagram shows every service, its network and the connections with evid
   assert.equal(await js(`return document.querySelectorAll("g.network").length`), 1);
   const volumes = await js(`return [...document.querySelectorAll("g.volume")].map(g => g.dataset.volume).sort()`);
   assert.deepEqual(volumes, ["pgdata", "redisdata"], "named volumes are drawn");
+  const recent = await until("the stack in the sidebar", async () =>
+    js(`return [...document.querySelectorAll("#recent-stacks li")].map(li => li.dataset.path)`).then((r) => (r.includes(stackDir) ? r : false)));
+  assert.ok(recent.includes(stackDir), "the opened stack is remembered in SQLite and listed");
 });
 
 test("the diagram exports as Mermaid text and SVG", async () => {

@@ -27,6 +27,8 @@ export interface ApiError { code: string; message: string }
 
 export const initialStack = () => invoke<string | null>("initial_stack");
 export const openStack = (dir: string) => invoke<InspectView>("open_stack", { dir });
+export const recentStacks = () => invoke<{ path: string; name: string }[]>("recent_stacks");
+export const forgetStack = (dir: string) => invoke<void>("forget_stack", { dir });
 
 export const exportDiagram = (dir: string, format: "mermaid" | "dot") => invoke<string>("export_diagram", { dir, format });
 

@@ -1,0 +1,173 @@
+//! Berth's own state, in one SQLite file in the app data folder. Runtime queries (no database at
+//! build time) and migrations embedded in the binary.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot open Berth's database at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot update Berth's database schema: {source}")]
+    Migrate {
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("database query failed: {source}")]
+    Query {
+        #[from]
+        source: sqlx::Error,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentStack {
+    pub path: String,
+    pub name: String,
+    pub opened_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePosition {
+    pub node: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{shown}"))
+            .map_err(|source| StoreError::Open {
+                path: shown.clone(),
+                source,
+            })?
+            .create_if_missing(true)
+            // WAL: a crash mid-write never leaves a half-written database.
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: shown,
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate { source })?;
+        Ok(Store { pool })
+    }
+
+    /// Records that a stack was opened at `now` (Unix seconds); injected so tests control order.
+    pub async fn remember_stack(&self, path: &str, name: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stacks (path, name, opened_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(path) DO UPDATE SET name = excluded.name, opened_at = excluded.opened_at",
+        )
+        .bind(path)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn recent_stacks(&self) -> Result<Vec<RecentStack>, StoreError> {
+        let rows =
+            sqlx::query("SELECT path, name, opened_at FROM stacks ORDER BY opened_at DESC, path")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RecentStack {
+                path: r.get("path"),
+                name: r.get("name"),
+                opened_at: r.get("opened_at"),
+            })
+            .collect())
+    }
+
+    /// Forgets a stack and its diagram positions (one transaction: both or neither).
+    pub async fn forget_stack(&self, path: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM node_positions WHERE stack = ?1")
+            .bind(path)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM stacks WHERE path = ?1")
+            .bind(path)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_pref(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO prefs (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pref(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT value FROM prefs WHERE key = ?1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get("value")))
+    }
+
+    pub async fn save_position(
+        &self,
+        stack: &str,
+        node: &str,
+        x: f64,
+        y: f64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO node_positions (stack, node, x, y) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(stack, node) DO UPDATE SET x = excluded.x, y = excluded.y",
+        )
+        .bind(stack)
+        .bind(node)
+        .bind(x)
+        .bind(y)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn positions(&self, stack: &str) -> Result<Vec<NodePosition>, StoreError> {
+        let rows =
+            sqlx::query("SELECT node, x, y FROM node_positions WHERE stack = ?1 ORDER BY node")
+                .bind(stack)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| NodePosition {
+                node: r.get("node"),
+                x: r.get("x"),
+                y: r.get("y"),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,116 @@
+//! The store on a real SQLite file in a temp folder per test.
+
+use berth_store::{NodePosition, Store};
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Store::open(&dir.path().join("berth.db"))
+        .await
+        .expect("open");
+    (dir, store)
+}
+
+#[tokio::test]
+async fn recent_stacks_are_ordered_by_last_open_and_survive_a_reopen() {
+    let (dir, store) = fresh().await;
+    store
+        .remember_stack("/src/shop", "shop", 100)
+        .await
+        .expect("remember");
+    store
+        .remember_stack("/src/blog", "blog", 200)
+        .await
+        .expect("remember");
+    store
+        .remember_stack("/src/shop", "shop", 300)
+        .await
+        .expect("opening again moves it up");
+    let names: Vec<String> = store
+        .recent_stacks()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, vec!["shop", "blog"]);
+    drop(store);
+    let again = Store::open(&dir.path().join("berth.db"))
+        .await
+        .expect("reopen runs migrations again harmlessly");
+    assert_eq!(
+        again.recent_stacks().await.expect("list").len(),
+        2,
+        "kept on disk"
+    );
+}
+
+#[tokio::test]
+async fn positions_upsert_and_go_with_the_stack() {
+    let (_dir, store) = fresh().await;
+    store
+        .remember_stack("/src/shop", "shop", 1)
+        .await
+        .expect("remember");
+    store
+        .save_position("/src/shop", "nginx", 10.0, 20.0)
+        .await
+        .expect("save");
+    store
+        .save_position("/src/shop", "nginx", 15.5, 25.0)
+        .await
+        .expect("move again");
+    store
+        .save_position("/src/shop", "app", 1.0, 2.0)
+        .await
+        .expect("save");
+    assert_eq!(
+        store.positions("/src/shop").await.expect("positions"),
+        vec![
+            NodePosition {
+                node: "app".into(),
+                x: 1.0,
+                y: 2.0
+            },
+            NodePosition {
+                node: "nginx".into(),
+                x: 15.5,
+                y: 25.0
+            },
+        ]
+    );
+    store.forget_stack("/src/shop").await.expect("forget");
+    assert!(store.recent_stacks().await.expect("list").is_empty());
+    assert!(
+        store
+            .positions("/src/shop")
+            .await
+            .expect("positions")
+            .is_empty(),
+        "positions leave with the stack"
+    );
+}
+
+#[tokio::test]
+async fn preferences_round_trip() {
+    let (_dir, store) = fresh().await;
+    assert_eq!(store.pref("theme").await.expect("read"), None);
+    store.set_pref("theme", "dark").await.expect("set");
+    store.set_pref("theme", "light").await.expect("overwrite");
+    assert_eq!(
+        store.pref("theme").await.expect("read").as_deref(),
+        Some("light")
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_location_is_a_clear_error() {
+    let err = Store::open(std::path::Path::new("/proc/berth-cannot-write/berth.db"))
+        .await
+        .err()
+        .expect("fails");
+    assert!(
+        err.to_string()
+            .contains("/proc/berth-cannot-write/berth.db"),
+        "{err}"
+    );
+}
