@@ -7,7 +7,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/berth/target}"
 command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
-export BERTH_APP="$CARGO_TARGET_DIR/debug/berth-app"
+export BERTH_APP="${BERTH_APP:-$CARGO_TARGET_DIR/debug/berth-app}"
 # The app inherits this through tauri-driver: the test stack publishes here, not on 8443.
 export DEMO_HTTPS_PORT=18543
 export WEBKIT_DISABLE_COMPOSITING_MODE=1

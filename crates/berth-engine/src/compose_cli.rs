@@ -71,8 +71,16 @@ impl ComposeCli {
         Err(EngineError::ComposeMissing)
     }
 
+    /// The machine's compose CLI, detected once per process: asking `docker-compose version`
+    /// starts a Python interpreter (about half a second), which no action should pay twice.
     pub fn detect() -> Result<Self, EngineError> {
-        Self::detect_with(Path::new("docker"), Path::new("docker-compose"))
+        static DETECTED: std::sync::OnceLock<Option<ComposeCli>> = std::sync::OnceLock::new();
+        DETECTED
+            .get_or_init(|| {
+                Self::detect_with(Path::new("docker"), Path::new("docker-compose")).ok()
+            })
+            .clone()
+            .ok_or(EngineError::ComposeMissing)
     }
 
     /// The full argument vector for `args` on `target`, program first.
