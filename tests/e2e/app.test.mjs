@@ -111,6 +111,9 @@ test("Up brings every service to green", async () => {
 test("Stop in the service panel turns that node red", async () => {
   await clickNode("redis");
   await until("the panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");
+  // Up may still be finishing its own wait when the nodes turn green: action buttons stay
+  // disabled until it returns, and a click on a disabled button does nothing.
+  await until("actions enabled", async () => js(`return !document.getElementById("svc-stop").disabled`), 60_000);
   const t0 = Date.now();
   await click("#svc-stop");
   await until("redis red", async () => (await statuses()).redis === "bad", 30_000);
