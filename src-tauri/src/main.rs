@@ -176,6 +176,40 @@ fn follow_logs(
     Ok(())
 }
 
+/// Streams resource samples of one service while its panel is open; replaced by the next
+/// selection and stopped by `stop_stream("stats")`.
+#[tauri::command(async)]
+fn watch_stats(
+    dir: String,
+    service: String,
+    on_sample: Channel<berth_api::StatsSample>,
+    streams: State<'_, Streams>,
+) -> Result<(), ApiError> {
+    let open = OpenStack::open(&request(&dir), env())?;
+    let task = tauri::async_runtime::spawn(async move {
+        let _ = open
+            .watch_stats(
+                &[service],
+                |s| {
+                    let _ = on_sample.send(s);
+                },
+                std::future::pending(),
+            )
+            .await;
+    });
+    streams.replace("stats", task);
+    Ok(())
+}
+
+#[tauri::command]
+fn stop_stream(kind: String, streams: State<'_, Streams>) {
+    if let Ok(mut m) = streams.0.lock() {
+        if let Some(t) = m.remove(kind.as_str()) {
+            t.abort();
+        }
+    }
+}
+
 #[tauri::command(async)]
 async fn stack_action(
     dir: String,
@@ -244,6 +278,8 @@ fn main() {
             service_environment,
             watch_status,
             follow_logs,
+            watch_stats,
+            stop_stream,
             stack_action
         ])
         .run(tauri::generate_context!());

@@ -111,6 +111,13 @@ test("Up brings every service to green", async () => {
 test("Stop in the service panel turns that node red", async () => {
   await clickNode("redis");
   await until("the panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");
+  // Opening the panel streams that service's resources: a few samples arrive, one a second.
+  const samples = await until("stats samples", async () => {
+    const n = Number(await js(`return document.getElementById("spark-mem")?.dataset.samples ?? 0`));
+    return n >= 2 ? n : false;
+  }, 20_000);
+  assert.ok(samples >= 2, "memory sparkline has samples");
+  assert.match(await js(`return document.querySelector("#spark-mem .spark-value").textContent`), /MiB$/);
   // Up may still be finishing its own wait when the nodes turn green: action buttons stay
   // disabled until it returns, and a click on a disabled button does nothing.
   await until("actions enabled", async () => js(`return !document.getElementById("svc-stop").disabled`), 60_000);

@@ -47,6 +47,16 @@ export function followLogs(dir: string, services: string[], onLine: (l: LogLine)
   return invoke<void>("follow_logs", { dir, services, onLine: ch });
 }
 
+export interface StatsSample { container: string; service: string | null; cpu_percent: number; mem_used: number; mem_limit: number }
+
+export function watchStats(dir: string, service: string, onSample: (s: StatsSample) => void) {
+  const ch = new Channel<StatsSample>();
+  ch.onmessage = onSample;
+  return invoke<void>("watch_stats", { dir, service, onSample: ch });
+}
+
+export const stopStream = (kind: string) => invoke<void>("stop_stream", { kind });
+
 export function stackAction(dir: string, action: string, services: string[], onProgress: (line: string) => void) {
   const ch = new Channel<string>();
   ch.onmessage = onProgress;
