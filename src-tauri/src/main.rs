@@ -98,6 +98,11 @@ async fn recent_stacks(store: State<'_, Store>) -> Result<Vec<RecentStackView>, 
 }
 
 #[tauri::command(async)]
+async fn discovered_projects() -> Result<Vec<berth_api::DiscoveredProject>, ApiError> {
+    berth_api::discover_projects(&env()).await
+}
+
+#[tauri::command(async)]
 async fn forget_stack(dir: String, store: State<'_, Store>) -> Result<(), ApiError> {
     store.forget_stack(&dir).await.map_err(store_error)
 }
@@ -274,6 +279,7 @@ fn main() {
             open_stack,
             recent_stacks,
             forget_stack,
+            discovered_projects,
             export_diagram,
             service_environment,
             watch_status,

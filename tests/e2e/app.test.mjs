@@ -103,6 +103,9 @@ test("Up brings every service to green", async () => {
     const s = await statuses();
     return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
   }, 180_000);
+  const listed = await until("the stack among the engine's projects", async () =>
+    js(`return document.querySelector('#discovered li[data-project="' + arguments[0] + '"] .count')?.textContent`, project));
+  assert.equal(listed, "4/4", "discovered from container labels, with its running count");
   const summary = await js(`return document.getElementById("summary").textContent`);
   assert.match(summary, /4 running · 0 unhealthy · 0 exited/);
   await shot("stack-running");

@@ -28,6 +28,8 @@ export interface ApiError { code: string; message: string }
 export const initialStack = () => invoke<string | null>("initial_stack");
 export const openStack = (dir: string) => invoke<InspectView>("open_stack", { dir });
 export const recentStacks = () => invoke<{ path: string; name: string }[]>("recent_stacks");
+export interface DiscoveredProject { name: string; working_dir: string | null; running: number; containers: number }
+export const discoveredProjects = () => invoke<DiscoveredProject[]>("discovered_projects");
 export const forgetStack = (dir: string) => invoke<void>("forget_stack", { dir });
 
 export const exportDiagram = (dir: string, format: "mermaid" | "dot") => invoke<string>("export_diagram", { dir, format });

@@ -14,4 +14,6 @@ pub use inspect::{
     diagram, inspect, EdgeView, InspectView, NetworkView, PortView, ServiceView, StackRequest,
     VolumeView,
 };
-pub use live::{parse_since, Action, EngineView, OpenStack, StatusView};
+pub use live::{
+    discover_projects, parse_since, Action, DiscoveredProject, EngineView, OpenStack, StatusView,
+};

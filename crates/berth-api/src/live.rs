@@ -501,6 +501,50 @@ impl OpenStack {
     }
 }
 
+/// A compose project found running (or stopped) on the engine, from container labels alone.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DiscoveredProject {
+    pub name: String,
+    /// The folder compose ran from, when its label says so: opening it opens the stack.
+    pub working_dir: Option<String>,
+    pub running: usize,
+    pub containers: usize,
+}
+
+/// Every compose project that has containers on the engine, grouped by the
+/// `com.docker.compose.project` label (never by container names).
+pub async fn discover_projects(
+    env: &HashMap<String, String>,
+) -> Result<Vec<DiscoveredProject>, ApiError> {
+    let engine = DockerEngine::connect(env).await?;
+    let containers = engine.project_containers(None).await?;
+    let mut out: Vec<DiscoveredProject> = Vec::new();
+    for c in containers.iter().filter(|c| !c.oneoff) {
+        let Some(name) = &c.project else { continue };
+        let i = match out.iter().position(|p| &p.name == name) {
+            Some(i) => i,
+            None => {
+                out.push(DiscoveredProject {
+                    name: name.clone(),
+                    working_dir: c
+                        .labels
+                        .get("com.docker.compose.project.working_dir")
+                        .cloned(),
+                    running: 0,
+                    containers: 0,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].containers += 1;
+        if c.state == berth_engine::model::RunState::Running {
+            out[i].running += 1;
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// Aborts its tasks when dropped, so a stream stops the moment nobody watches it.
 struct StreamTasks(Vec<tokio::task::JoinHandle<()>>);
 
