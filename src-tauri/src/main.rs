@@ -68,6 +68,7 @@ fn now() -> i64 {
 
 /// Opens a stack and remembers it for the sidebar.
 #[tauri::command(async)]
+#[tracing::instrument(skip(store), err(Debug))]
 async fn open_stack(dir: String, store: State<'_, Store>) -> Result<InspectView, ApiError> {
     let view = berth_api::inspect(&request(&dir), env(), false)?;
     store
@@ -108,6 +109,7 @@ async fn forget_stack(dir: String, store: State<'_, Store>) -> Result<(), ApiErr
 }
 
 #[tauri::command(async)]
+#[tracing::instrument(err(Debug))]
 fn export_diagram(dir: String, format: String) -> Result<String, ApiError> {
     let format = match format.as_str() {
         "dot" => berth_api::DiagramFormat::Dot,
@@ -132,6 +134,7 @@ fn service_environment(
 }
 
 #[tauri::command(async)]
+#[tracing::instrument(skip(on_update, streams), err(Debug))]
 fn watch_status(
     dir: String,
     on_update: Channel<StatusView>,
@@ -152,6 +155,7 @@ fn watch_status(
 }
 
 #[tauri::command(async)]
+#[tracing::instrument(skip(on_line, streams), err(Debug))]
 fn follow_logs(
     dir: String,
     services: Vec<String>,
@@ -184,6 +188,7 @@ fn follow_logs(
 /// Streams resource samples of one service while its panel is open; replaced by the next
 /// selection and stopped by `stop_stream("stats")`.
 #[tauri::command(async)]
+#[tracing::instrument(skip(on_sample, streams), err(Debug))]
 fn watch_stats(
     dir: String,
     service: String,
@@ -216,6 +221,7 @@ fn stop_stream(kind: String, streams: State<'_, Streams>) {
 }
 
 #[tauri::command(async)]
+#[tracing::instrument(skip(on_progress), err(Debug))]
 async fn stack_action(
     dir: String,
     action: String,
@@ -256,6 +262,28 @@ fn main() {
         .manage(InitialStack(initial))
         .manage(Streams::default())
         .setup(|app| {
+            // Rotating log file: one a day, a week kept, in the app's log folder.
+            let logs = app.path().app_log_dir()?;
+            std::fs::create_dir_all(&logs)?;
+            let appender = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .max_log_files(7)
+                .filename_prefix("berth")
+                .filename_suffix("log")
+                .build(&logs)?;
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            tracing_subscriber::fmt()
+                .with_writer(writer)
+                .with_ansi(false)
+                // One line per command when it returns, with how long it took.
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            app.manage(guard);
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), "berth started");
             let data = app.path().app_data_dir()?;
             std::fs::create_dir_all(&data)?;
             let store = tauri::async_runtime::block_on(Store::open(&data.join("berth.db")))?;

@@ -156,3 +156,13 @@ test("with dockerd stopped a banner says so, and the app recovers by itself", as
   await until("dockerd up", async () => dockerUp(), 60_000);
   await until("banner gone", async () => js(`return !document.getElementById("engine-banner")`), 60_000);
 });
+
+test("the app writes a rotating log of its commands", async () => {
+  const dir = path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local/share"), "dev.berth.desktop", "logs");
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith("berth") && f.endsWith(".log"));
+  assert.equal(files.length, 1, `one log file for today in ${dir}: ${files}`);
+  const text = fs.readFileSync(path.join(dir, files[0]), "utf8");
+  assert.match(text, /berth started/);
+  assert.match(text, /open_stack/, "commands are traced");
+  assert.doesNotMatch(text, /demo-secret/, "no secret reaches the log");
+});
