@@ -8,7 +8,7 @@ use std::time::Duration;
 use berth_compose::mask::Secrets;
 use berth_compose::{load, Project};
 use berth_engine::logs::{self, LogLine};
-use berth_engine::model::{ContainerInfo, LogRequest, StatsSample};
+use berth_engine::model::{ContainerInfo, HealthState, LogRequest, StatsSample};
 use berth_engine::status::{aggregate, DeclaredService, ServiceStatus};
 use berth_engine::watch::{watch_project, Connection, Snapshot};
 use berth_engine::{ComposeCli, ComposeTarget, DockerEngine, Engine, EngineError, OutputLine};
@@ -287,19 +287,9 @@ impl OpenStack {
         match status
             .services
             .iter()
-            .find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy))
+            .find(|s| s.health == Some(HealthState::Unhealthy))
         {
-            Some(s) => ApiError {
-                code: e.code,
-                message: format!(
-                    "dependency {} is unhealthy{}",
-                    s.name,
-                    s.health_output
-                        .as_deref()
-                        .map(|o| format!("; its last health check said: {o}"))
-                        .unwrap_or_default()
-                ),
-            },
+            Some(s) => unhealthy_error("dependency", s, e.code),
             None => e,
         }
     }
@@ -317,6 +307,15 @@ impl OpenStack {
             .filter(|s| s.healthcheck.as_ref().is_some_and(|h| !h.disabled))
             .map(|s| s.name.clone())
             .collect();
+        // A service with a health check is ready when healthy; one without, when running (or
+        // finished with code 0, like a migration job).
+        let is_ready = |s: &ServiceStatus| {
+            if with_health.contains(&s.name) {
+                s.health == Some(HealthState::Healthy)
+            } else {
+                s.state == "running" || (s.state == "exited" && s.exit_code == Some(0))
+            }
+        };
         let mut w = self.start_watch();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -330,28 +329,11 @@ impl OpenStack {
                     .collect();
                 if let Some(bad) = relevant
                     .iter()
-                    .find(|s| s.health == Some(berth_engine::model::HealthState::Unhealthy))
+                    .find(|s| s.health == Some(HealthState::Unhealthy))
                 {
-                    return Err(ApiError {
-                        code: ErrorCode::EngineFailed,
-                        message: format!(
-                            "service {} is unhealthy{}",
-                            bad.name,
-                            bad.health_output
-                                .as_deref()
-                                .map(|o| format!("; its last health check said: {o}"))
-                                .unwrap_or_default()
-                        ),
-                    });
+                    return Err(unhealthy_error("service", bad, ErrorCode::EngineFailed));
                 }
-                let ready = relevant.iter().all(|s| {
-                    if with_health.contains(&s.name) {
-                        s.health == Some(berth_engine::model::HealthState::Healthy)
-                    } else {
-                        s.state == "running" || (s.state == "exited" && s.exit_code == Some(0))
-                    }
-                });
-                if ready {
+                if relevant.iter().all(|s| is_ready(s)) {
                     return Ok(view);
                 }
             }
@@ -361,7 +343,7 @@ impl OpenStack {
                     let view = self.view(&snap.connection, &snap.containers);
                     let waiting: Vec<String> = view.services.iter()
                         .filter(|s| s.declared && selected(&s.name))
-                        .filter(|s| !(s.state == "running" && (s.health.is_none() || s.health == Some(berth_engine::model::HealthState::Healthy))))
+                        .filter(|s| !is_ready(s))
                         .map(|s| format!("{} ({}{})", s.name, s.state, s.health.map(|h| format!(", {h:?}").to_lowercase()).unwrap_or_default()))
                         .collect();
                     return Err(ApiError {
@@ -553,6 +535,21 @@ impl Drop for StreamTasks {
         for t in &self.0 {
             t.abort();
         }
+    }
+}
+
+/// "service X is unhealthy; its last health check said: …"
+fn unhealthy_error(what: &str, s: &ServiceStatus, code: ErrorCode) -> ApiError {
+    ApiError {
+        code,
+        message: format!(
+            "{what} {} is unhealthy{}",
+            s.name,
+            s.health_output
+                .as_deref()
+                .map(|o| format!("; its last health check said: {o}"))
+                .unwrap_or_default()
+        ),
     }
 }
 

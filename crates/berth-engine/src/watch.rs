@@ -210,15 +210,15 @@ where
                         );
                     }
                 }
-                match engine.inspect(&ev.id).await {
-                    Ok(Some(c)) => {
-                        map.insert(c.id.clone(), c);
-                    }
-                    Ok(None) => {
-                        map.remove(&ev.id);
-                    }
+                let changed = match engine.inspect(&ev.id).await {
+                    Ok(Some(c)) => map.insert(c.id.clone(), c.clone()).as_ref() != Some(&c),
+                    Ok(None) => map.remove(&ev.id).is_some(),
                     Err(e) if e.is_connection() => break e.to_string(),
                     Err(_) => continue,
+                };
+                // The inspect often only confirms what the event already showed.
+                if !changed {
+                    continue;
                 }
                 publish(
                     &tx,
