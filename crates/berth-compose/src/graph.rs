@@ -450,48 +450,38 @@ pub fn build_graph(project: &Project) -> Graph {
         }
         for conf in nginx_configs(project, svc, &mut warnings) {
             let upstreams = parse_upstreams(&conf.text);
-            for reference in parse_nginx(&conf.text) {
-                let shown = display_path(&project.working_dir, &conf.path);
-                let (kind, host, line, text) = match &reference {
-                    NginxRef::Pass {
-                        kind,
-                        target,
-                        line,
-                        text,
-                    } => {
-                        let host = pass_host(target);
-                        // `proxy_pass http://backend` naming an upstream block: the servers
-                        // inside it are the real targets, with their own lines as evidence.
-                        if let Some(servers) = upstreams.get(host) {
-                            for (server, sline, stext) in servers {
-                                if let Some(to) = hosts.resolve(strip_port(server)) {
-                                    push(
-                                        &mut edges,
-                                        Edge {
-                                            from: name.clone(),
-                                            to: to.to_owned(),
-                                            kind: EdgeKind::Upstream,
-                                            evidence: format!("{shown}:{sline}"),
-                                            detail: stext.clone(),
-                                            condition: None,
-                                        },
-                                    );
-                                }
-                            }
-                            continue;
+            let shown = display_path(&project.working_dir, &conf.path);
+            for pass in parse_nginx(&conf.text) {
+                let host = pass_host(&pass.target);
+                // `proxy_pass http://backend` naming an upstream block: the servers inside it
+                // are the real targets, with their own lines as evidence.
+                if let Some(servers) = upstreams.get(host) {
+                    for (server, sline, stext) in servers {
+                        if let Some(to) = hosts.resolve(strip_port(server)) {
+                            push(
+                                &mut edges,
+                                Edge {
+                                    from: name.clone(),
+                                    to: to.to_owned(),
+                                    kind: EdgeKind::Upstream,
+                                    evidence: format!("{shown}:{sline}"),
+                                    detail: stext.clone(),
+                                    condition: None,
+                                },
+                            );
                         }
-                        (*kind, host.to_owned(), *line, text.clone())
                     }
-                };
-                if let Some(to) = hosts.resolve(&host) {
+                    continue;
+                }
+                if let Some(to) = hosts.resolve(host) {
                     push(
                         &mut edges,
                         Edge {
                             from: name.clone(),
                             to: to.to_owned(),
-                            kind,
-                            evidence: format!("{shown}:{line}"),
-                            detail: text,
+                            kind: pass.kind,
+                            evidence: format!("{shown}:{}", pass.line),
+                            detail: pass.text,
                             condition: None,
                         },
                     );
@@ -617,13 +607,12 @@ fn collect_confs(dir: &Path, depth: u32, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-enum NginxRef {
-    Pass {
-        kind: EdgeKind,
-        target: String,
-        line: u32,
-        text: String,
-    },
+/// A `*_pass` directive: where it sends requests, and the line that says so.
+struct NginxPass {
+    kind: EdgeKind,
+    target: String,
+    line: u32,
+    text: String,
 }
 
 /// Statements of an nginx config as (words, line of the first word), with comments removed.
@@ -685,7 +674,7 @@ fn nginx_statements(text: &str) -> Vec<(Vec<String>, u32, char)> {
     out
 }
 
-fn parse_nginx(text: &str) -> Vec<NginxRef> {
+fn parse_nginx(text: &str) -> Vec<NginxPass> {
     let mut out = Vec::new();
     for (words, line, _) in nginx_statements(text) {
         let Some(directive) = words.first() else {
@@ -700,7 +689,7 @@ fn parse_nginx(text: &str) -> Vec<NginxRef> {
             if target.starts_with("unix:") || target.contains('$') {
                 continue;
             }
-            out.push(NginxRef::Pass {
+            out.push(NginxPass {
                 kind,
                 target: target.clone(),
                 line,
@@ -757,10 +746,7 @@ mod tests {
     fn nginx_directives_are_found_with_their_lines() {
         let conf = "server {\n  listen 80; # proxy_pass http://commented:1;\n  location / {\n    proxy_pass http://app:8000;\n  }\n  location ~ \\.php$ {\n    fastcgi_pass php:9000;\n  }\n  location /sock { proxy_pass unix:/tmp/x.sock; }\n}\n";
         let refs = parse_nginx(conf);
-        let got: Vec<(String, u32)> = refs
-            .iter()
-            .map(|NginxRef::Pass { target, line, .. }| (target.clone(), *line))
-            .collect();
+        let got: Vec<(String, u32)> = refs.iter().map(|p| (p.target.clone(), p.line)).collect();
         assert_eq!(
             got,
             vec![
