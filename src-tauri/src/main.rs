@@ -9,15 +9,22 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_api::log_view::{LogCounts, LogView, LogWindow, RowOptions};
 use berth_api::{
-    Action, ApiError, ErrorCode, InspectView, LogLine, LogRequest, OpenStack, StackRequest,
-    StatusView,
+    Action, ApiError, ErrorCode, InspectView, LogRequest, OpenStack, StackRequest, StatusView,
 };
 use berth_store::Store;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::menu::{MenuBuilder, SubmenuBuilder};
 use tauri::{Emitter, Manager, State};
+
+/// Lines of history per container when a log view opens.
+const LOG_HISTORY: u64 = 5000;
 
 /// The stack given on the command line (`berth-app DIR`), if any.
 struct InitialStack(Option<PathBuf>);
@@ -98,6 +105,50 @@ async fn recent_stacks(store: State<'_, Store>) -> Result<Vec<RecentStackView>, 
         .collect())
 }
 
+#[derive(serde::Serialize)]
+struct PositionView {
+    node: String,
+    x: f64,
+    y: f64,
+}
+
+/// Where the user put diagram nodes of this stack; the rest keep the automatic layout.
+#[tauri::command(async)]
+async fn node_positions(dir: String, store: State<'_, Store>) -> Result<Vec<PositionView>, ApiError> {
+    Ok(store
+        .positions(&dir)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|p| PositionView {
+            node: p.node,
+            x: p.x,
+            y: p.y,
+        })
+        .collect())
+}
+
+#[tauri::command(async)]
+#[tracing::instrument(skip(store), err(Debug))]
+async fn save_node_position(
+    dir: String,
+    node: String,
+    x: f64,
+    y: f64,
+    store: State<'_, Store>,
+) -> Result<(), ApiError> {
+    store
+        .save_position(&dir, &node, x, y)
+        .await
+        .map_err(store_error)
+}
+
+#[tauri::command(async)]
+#[tracing::instrument(skip(store), err(Debug))]
+async fn reset_layout(dir: String, store: State<'_, Store>) -> Result<(), ApiError> {
+    store.clear_positions(&dir).await.map_err(store_error)
+}
+
 #[tauri::command(async)]
 async fn discovered_projects() -> Result<Vec<berth_api::DiscoveredProject>, ApiError> {
     berth_api::discover_projects(&env()).await
@@ -154,35 +205,228 @@ fn watch_status(
     Ok(())
 }
 
+/// The log view being followed: lines live here, in Rust, and the UI asks for the rows it shows.
+#[derive(Default)]
+struct Logs(Mutex<Arc<Mutex<LogView>>>);
+
+impl Logs {
+    fn current(&self) -> Arc<Mutex<LogView>> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// Starts a fresh log view of `services` (all when empty): merged history first, then every new
+/// line. `on_counts` hears, at most every 50 ms and only when lines arrived, how many rows there
+/// are. If the engine goes away, following resumes by itself when it returns.
 #[tauri::command(async)]
-#[tracing::instrument(skip(on_line, streams), err(Debug))]
-fn follow_logs(
+#[tracing::instrument(skip(on_counts, streams, logs), err(Debug))]
+fn open_logs(
     dir: String,
     services: Vec<String>,
-    on_line: Channel<LogLine>,
+    on_counts: Channel<LogCounts>,
     streams: State<'_, Streams>,
+    logs: State<'_, Logs>,
 ) -> Result<(), ApiError> {
     let open = OpenStack::open(&request(&dir), env())?;
+    let view = Arc::new(Mutex::new(LogView::default()));
+    if let Ok(mut current) = logs.0.lock() {
+        *current = view.clone();
+    }
     let task = tauri::async_runtime::spawn(async move {
-        let req = LogRequest {
-            follow: true,
-            tail: Some(500),
-            since: None,
-            timestamps: false,
+        let arrived = tokio::sync::Notify::new();
+        let follow = async {
+            let mut req = LogRequest {
+                follow: true,
+                tail: Some(LOG_HISTORY),
+                since: None,
+                timestamps: true,
+            };
+            let mut backoff = Duration::from_millis(500);
+            loop {
+                let result = open
+                    .follow_logs(
+                        &services,
+                        &req,
+                        |l| {
+                            if let Ok(mut v) = view.lock() {
+                                v.push(&l);
+                            }
+                            arrived.notify_one();
+                        },
+                        std::future::pending(),
+                    )
+                    .await;
+                if let Err(e) = result {
+                    tracing::info!(error = %e, "log follow ended; retrying");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                // What was shown stays; after a reconnect only new lines are wanted.
+                req.tail = Some(0);
+            }
         };
-        let _ = open
-            .follow_logs(
-                &services,
-                &req,
-                |l| {
-                    let _ = on_line.send(l);
-                },
-                std::future::pending(),
-            )
-            .await;
+        let counts = async {
+            let mut last = None;
+            loop {
+                arrived.notified().await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let now = view.lock().map(|v| v.counts()).ok();
+                if now != last {
+                    if let Some(c) = now {
+                        let _ = on_counts.send(c);
+                    }
+                    last = now;
+                }
+            }
+        };
+        tokio::join!(follow, counts);
     });
     streams.replace("logs", task);
     Ok(())
+}
+
+#[tauri::command]
+fn log_window(start: u64, count: usize, options: RowOptions, logs: State<'_, Logs>) -> LogWindow {
+    let view = logs.current();
+    let v = view.lock().unwrap_or_else(|p| p.into_inner());
+    v.window(start, count.min(2000), options)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(logs), err(Debug))]
+fn log_filter(query: String, regex: bool, logs: State<'_, Logs>) -> Result<LogCounts, ApiError> {
+    let view = logs.current();
+    let mut v = view.lock().unwrap_or_else(|p| p.into_inner());
+    v.set_filter(&query, regex)
+}
+
+fn io_error(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError {
+        code: ErrorCode::Internal,
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// Copies the shown log rows, secrets masked, to the system clipboard. Returns how many.
+#[tauri::command(async)]
+#[tracing::instrument(skip(logs, clipboard), err(Debug))]
+fn copy_logs(
+    timestamps: bool,
+    logs: State<'_, Logs>,
+    clipboard: State<'_, Clipboard>,
+) -> Result<u64, ApiError> {
+    let mut text = Vec::new();
+    let n = {
+        let view = logs.current();
+        let v = view.lock().unwrap_or_else(|p| p.into_inner());
+        v.write_text(&mut text, timestamps)
+            .map_err(|e| io_error("Could not copy the logs", e))?
+    };
+    clipboard.set_text(String::from_utf8_lossy(&text).into_owned())?;
+    Ok(n)
+}
+
+/// Asks where to save, then writes the shown log rows there (secrets masked). `None` when the
+/// user cancelled.
+#[tauri::command(async)]
+#[tracing::instrument(skip(app, logs), err(Debug))]
+fn export_logs(
+    timestamps: bool,
+    app: tauri::AppHandle,
+    logs: State<'_, Logs>,
+) -> Result<Option<String>, ApiError> {
+    let Some(path) = save_dialog(&app, "Export logs", "berth-logs.txt") else {
+        return Ok(None);
+    };
+    let view = logs.current();
+    write_atomically(&path, |f| {
+        let v = view.lock().unwrap_or_else(|p| p.into_inner());
+        v.write_text(f, timestamps).map(|_| ())
+    })?;
+    Ok(Some(path.to_string_lossy().into_owned()))
+}
+
+/// Asks where to save a diagram export and writes `content` there. `None` when cancelled.
+#[tauri::command(async)]
+#[tracing::instrument(skip(app, content), err(Debug))]
+fn save_export(
+    file_name: String,
+    content: Vec<u8>,
+    app: tauri::AppHandle,
+) -> Result<Option<String>, ApiError> {
+    let Some(path) = save_dialog(&app, "Export diagram", &file_name) else {
+        return Ok(None);
+    };
+    write_atomically(&path, |f| f.write_all(&content))?;
+    Ok(Some(path.to_string_lossy().into_owned()))
+}
+
+/// The native folder picker, for "Open stack…", starting beside the stack open now (or at
+/// home). `None` when cancelled.
+#[tauri::command(async)]
+fn pick_stack_folder(current: Option<String>, app: tauri::AppHandle) -> Option<String> {
+    use tauri_plugin_dialog::DialogExt;
+    let start = current
+        .as_deref()
+        .and_then(|c| std::path::Path::new(c).parent().map(PathBuf::from))
+        .or_else(|| app.path().home_dir().ok());
+    let mut dialog = app.dialog().file().set_title("Open a compose project");
+    if let Some(dir) = start {
+        dialog = dialog.set_directory(dir);
+    }
+    dialog
+        .blocking_pick_folder()
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
+fn save_dialog(app: &tauri::AppHandle, title: &str, file_name: &str) -> Option<PathBuf> {
+    use tauri_plugin_dialog::DialogExt;
+    app.dialog()
+        .file()
+        .set_title(title)
+        .set_file_name(file_name)
+        .blocking_save_file()
+        .and_then(|p| p.into_path().ok())
+}
+
+/// Writes through a temporary file in the same folder and renames it over `path`, so a failed
+/// export never leaves half a file where a good one was.
+fn write_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), ApiError> {
+    let fail = |e: std::io::Error| io_error(&format!("Could not write {}", path.display()), e);
+    let tmp = path.with_extension("berth-partial");
+    let result = (|| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut f)?;
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(fail)
+}
+
+/// The system clipboard, kept open for the app's life: on X11 the copied text is served by the
+/// process that owns it.
+#[derive(Default)]
+struct Clipboard(Mutex<Option<arboard::Clipboard>>);
+
+impl Clipboard {
+    fn set_text(&self, text: String) -> Result<(), ApiError> {
+        let fail = |e: arboard::Error| io_error("Could not use the clipboard", e);
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(arboard::Clipboard::new().map_err(fail)?);
+        }
+        match slot.as_mut() {
+            Some(c) => c.set_text(text).map_err(fail),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Streams resource samples of one service while its panel is open; replaced by the next
@@ -261,6 +505,9 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(InitialStack(initial))
         .manage(Streams::default())
+        .manage(Logs::default())
+        .manage(Clipboard::default())
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             // Rotating log file: one a day, a week kept, in the app's log folder.
             let logs = app.path().app_log_dir()?;
@@ -311,7 +558,16 @@ fn main() {
             export_diagram,
             service_environment,
             watch_status,
-            follow_logs,
+            node_positions,
+            save_node_position,
+            reset_layout,
+            open_logs,
+            log_window,
+            log_filter,
+            copy_logs,
+            export_logs,
+            save_export,
+            pick_stack_folder,
             watch_stats,
             stop_stream,
             stack_action

@@ -38,6 +38,30 @@ async function shot(name) {
   fs.writeFileSync(path.join(SHOTS, `${name}.png`), await app.screenshot());
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Native GTK dialogs are answered the way a person would, with keys typed into the dialog
+// window under Xvfb (xdotool), never through a test-only path in the app.
+async function answerDialog(title, steps) {
+  const wid = await until(`the "${title}" dialog`, async () =>
+    spawnSync("xdotool", ["search", "--onlyvisible", "--name", title], { encoding: "utf8" }).stdout.trim().split("\n")[0] || false, 20_000);
+  spawnSync("xdotool", ["windowfocus", "--sync", wid]);
+  await sleep(300);
+  for (const step of steps) {
+    spawnSync("xdotool", step);
+    await sleep(400);
+  }
+}
+const saveAs = (title, file) => answerDialog(title, [["key", "ctrl+a"], ["type", "--delay", "10", file], ["key", "Return"]]);
+
+function appContainer() {
+  return execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=app"], { encoding: "utf8" }).trim();
+}
+// Lines written to PID 1's stdout land in the container's log, as if the service printed them.
+function appPrints(shell) {
+  execFileSync("docker", ["exec", appContainer(), "sh", "-c", `${shell} > /proc/1/fd/1`]);
+}
+
 const statuses = () =>
   js(`return Object.fromEntries([...document.querySelectorAll("g.service")].map(g => [g.dataset.service, g.dataset.status]));`);
 
@@ -84,17 +108,52 @@ test("the diagram shows every service, its network and the connections with evid
   assert.ok(recent.includes(stackDir), "the opened stack is remembered in SQLite and listed");
 });
 
-test("the diagram exports as Mermaid text and SVG", async () => {
-  await click("#btn-export-mermaid");
-  const mermaid = await until("export text", async () => js(`return document.querySelector("#export textarea")?.value`));
+test("the diagram exports as SVG, PNG and Mermaid files through the native save dialog", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "berth-export-"));
+  const size = await js(`const s = document.querySelector("svg.diagram"); return [s.width.baseVal.value, s.height.baseVal.value]`);
+  for (const [button, file] of [["#btn-export-svg", "d.svg"], ["#btn-export-png", "d.png"], ["#btn-export-mermaid", "d.mmd"]]) {
+    await click(button);
+    await saveAs("Export diagram", path.join(out, file));
+    await until(`${file} written`, async () => fs.existsSync(path.join(out, file)), 20_000);
+  }
+  const svg = fs.readFileSync(path.join(out, "d.svg"), "utf8");
+  assert.match(svg, /^<svg/);
+  assert.ok(svg.includes('data-service="nginx"'), "the SVG holds the nodes");
+  assert.match(svg, /<rect[^>]* fill="rgb\(/, "colours travel with the file, not with the page's stylesheet");
+  const png = fs.readFileSync(path.join(out, "d.png"));
+  assert.equal(png.subarray(1, 4).toString(), "PNG", "a PNG file");
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], size.map((v) => Math.ceil(v * 2)), "drawn at twice the diagram's size");
+  const mermaid = fs.readFileSync(path.join(out, "d.mmd"), "utf8");
   assert.match(mermaid, /^flowchart LR/);
   assert.match(mermaid, /svc_nginx -->\|depends_on, proxy_pass\| svc_app/);
-  await click("#btn-export-svg");
-  const svg = await until("svg text", async () => {
-    const t = await js(`return document.querySelector("#export textarea")?.value`);
-    return t && t.startsWith("<svg") ? t : false;
+  assert.deepEqual(fs.readdirSync(out).sort(), ["d.mmd", "d.png", "d.svg"], "no partial files left behind");
+});
+
+test("a dragged node stays where it was put, in SQLite, until Auto layout", async () => {
+  const where = () => js(`const g = document.querySelector('g.service[data-service="redis"]'); return [Number(g.dataset.x), Number(g.dataset.y)]`);
+  const edgeEnd = () => js(`const l = document.querySelector('g.edge[data-edge="svc:app>svc:redis"] line'); return [Number(l.getAttribute("x2")), Number(l.getAttribute("y2"))]`);
+  const [x0, y0] = await where();
+  const [ex0, ey0] = await edgeEnd();
+  await js(`const g = document.querySelector('g.service[data-service="redis"]');
+    const r = g.querySelector("rect").getBoundingClientRect();
+    const at = (type, dx, dy) => g.dispatchEvent(new PointerEvent(type, { bubbles: true, clientX: r.x + 10 + dx, clientY: r.y + 10 + dy, pointerId: 1, button: 0, isPrimary: true }));
+    at("pointerdown", 0, 0); at("pointermove", 30, 40); at("pointermove", 60, 90); at("pointerup", 60, 90);`);
+  const near = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 0.01);
+  assert.ok(near(await where(), [x0 + 60, y0 + 90]), "the node follows the pointer");
+  assert.ok(near(await edgeEnd(), [ex0 + 60, ey0 + 90]), "its edges follow it");
+  assert.equal(await js(`return document.getElementById("service-panel")`), null, "a drag is not a click");
+  // Reopen the stack: the layout is computed again and the saved place wins.
+  await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+  await sleep(500);
+  await until("the saved place after reopening", async () => {
+    const p = await where();
+    return near(p, [x0 + 60, y0 + 90]) ? p : false;
   });
-  assert.ok(svg.includes('data-service="nginx"'), "the exported SVG holds the nodes");
+  await click("#btn-auto-layout");
+  await until("back to the automatic layout", async () => {
+    const p = await where();
+    return near(p, [x0, y0]) ? p : false;
+  });
 });
 
 test("Up brings every service to green", async () => {
@@ -135,14 +194,66 @@ test("Stop in the service panel turns that node red", async () => {
   await until("redis green again", async () => (await statuses()).redis === "good", 60_000);
 });
 
-test("the logs view shows and filters what a service printed", async () => {
+test("the logs view: filter with highlights, colours, times, pause on scroll, copy and export masked", async () => {
   await clickNode("app");
-  await until("app log lines", async () => (await js(`return document.getElementById("log-lines").textContent`)).includes("response:200"), 30_000);
+  const rowTexts = () => js(`return [...document.querySelectorAll("#log-lines .log-row")].map(d => d.textContent)`);
+  await until("app log lines", async () => (await rowTexts()).some((t) => t.includes("response:200")), 30_000);
+
+  appPrints(`printf '\\033[31mred-alert\\033[0m password=demo-secret\\n'`);
+  const red = await until("the coloured line", async () =>
+    js(`return [...document.querySelectorAll("#log-lines .log-row span.fg1")].map(s => s.textContent).join("|")`));
+  assert.equal(red, "red-alert", "ANSI red becomes the red class, escape codes gone");
+  const alert = (await rowTexts()).find((t) => t.includes("red-alert"));
+  assert.ok(alert && !alert.includes("demo-secret") && alert.includes("password="), `the secret is masked: ${alert}`);
+
   await type("#log-filter", "response:200");
-  const lines = await js(`return [...document.querySelectorAll("#log-lines > div")].map(d => d.textContent)`);
-  assert.ok(lines.length > 0, "some lines match");
-  assert.ok(lines.every((l) => l.includes("response:200")), "every shown line matches the filter");
+  await until("only matching rows", async () => {
+    const rows = await rowTexts();
+    return rows.length > 0 && rows.every((t) => t.includes("response:200")) ? rows : false;
+  });
+  const marks = await js(`return [...document.querySelectorAll("#log-lines .mark")].map(m => m.textContent)`);
+  assert.ok(marks.length > 0 && marks.every((m) => m === "response:200"), `matches are highlighted: ${marks}`);
   await shot("logs-filtered");
+  await click("#log-timestamps");
+  const times = await until("times", async () => js(`const t = [...document.querySelectorAll("#log-lines .ts")].map(s => s.textContent); return t.length ? t : false`));
+  assert.ok(times.every((t) => /^\d\d:\d\d:\d\d\.\d{3}$/.test(t)), `clock times: ${times}`);
+  await click("#log-timestamps");
+  await type("#log-filter", "x");
+  await js(`const f = document.getElementById("log-filter"); f.value = ""; f.dispatchEvent(new Event("input", { bubbles: true }));`);
+
+  // Many lines: the page keeps only the rows on screen.
+  const before = Number(await js(`return document.getElementById("log-lines").dataset.total`));
+  appPrints("seq 1 50000 | sed 's/^/bulk line /'");
+  await until("50,000 more lines", async () => Number(await js(`return document.getElementById("log-lines").dataset.total`)) >= before + 50_000, 60_000);
+  const dom = await js(`return document.querySelectorAll("#log-lines .log-row").length`);
+  assert.ok(dom > 3 && dom < 100, `only visible rows are in the page (${dom})`);
+  await until("following shows the newest line", async () => /bulk line 50000$/.test((await rowTexts()).at(-1) ?? ""), 10_000);
+
+  // Scrolled up, the view stays put while lines arrive, and offers to jump back.
+  await js(`document.getElementById("log-lines").scrollTop = 0;`);
+  await until("paused", async () => (await js(`return document.getElementById("log-lines").dataset.following`)) === "false");
+  const top = await until("the oldest rows", async () => {
+    const t = await rowTexts();
+    return t.length && !t[0].includes("bulk line") ? t[0] : false;
+  });
+  appPrints("echo one more line");
+  await until("new-lines button", async () => (await js(`return document.getElementById("log-follow")?.textContent ?? ""`)).includes("1 new"));
+  assert.equal((await rowTexts())[0], top, "the rows under the reader do not move");
+  await click("#log-follow");
+  await until("back at the end", async () => (await rowTexts()).at(-1)?.endsWith("one more line"));
+
+  await click("#log-copy");
+  await until("copied", async () => (await js(`return document.getElementById("log-notice")?.textContent ?? ""`)).startsWith("Copied"));
+  const clip = execFileSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  assert.match(clip, /^app \| .*red-alert password=/m, "the clipboard holds the lines, without escape codes");
+  assert.ok(!clip.includes("demo-secret"), "and without the secret");
+
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-logs-")), "app.log");
+  await click("#log-export");
+  await saveAs("Export logs", out);
+  const text = await until("the exported file", async () => fs.existsSync(out) && fs.readFileSync(out, "utf8"), 20_000);
+  assert.match(text, /^app \| bulk line 50000$/m);
+  assert.ok(!text.includes("demo-secret"), "exported logs are masked");
 });
 
 test("with dockerd stopped a banner says so, and the app recovers by itself", async () => {
@@ -165,4 +276,14 @@ test("the app writes a rotating log of its commands", async () => {
   assert.match(text, /berth started/);
   assert.match(text, /open_stack/, "commands are traced");
   assert.doesNotMatch(text, /demo-secret/, "no secret reaches the log");
+});
+
+test("Choose folder opens a stack through the native folder dialog", async () => {
+  const other = path.join(path.dirname(stackDir), "luminai");
+  fs.cpSync(path.join(REPO, "tests/fixtures/luminai"), other, { recursive: true });
+  await click("#btn-choose");
+  await answerDialog("Open a compose project", [["key", "ctrl+l"], ["type", "--delay", "10", other], ["key", "Return"], ["key", "Return"]]);
+  await until("the chosen stack", async () => (await js(`return document.querySelector(".stack-name")?.dataset.project`)) === "luminai", 20_000);
+  const services = await js(`return [...document.querySelectorAll("g.service")].map(g => g.dataset.service).sort()`);
+  assert.ok(services.length >= 4 && services.includes("nginx"), `luminai's services drawn: ${services}`);
 });

@@ -22,7 +22,6 @@ export interface StatusView {
   project: string; engine: { connected: boolean; host: string | null; version: string | null; message: string | null };
   services: ServiceStatus[];
 }
-export interface LogLine { service: string; container: string; stream: string; timestamp: string; text: string }
 export interface ApiError { code: string; message: string }
 
 export const initialStack = () => invoke<string | null>("initial_stack");
@@ -43,11 +42,29 @@ export function watchStatus(dir: string, onUpdate: (v: StatusView) => void) {
   return invoke<void>("watch_status", { dir, onUpdate: ch });
 }
 
-export function followLogs(dir: string, services: string[], onLine: (l: LogLine) => void) {
-  const ch = new Channel<LogLine>();
-  ch.onmessage = onLine;
-  return invoke<void>("follow_logs", { dir, services, onLine: ch });
+export interface LogCounts { total: number; evicted: number; kept: number }
+export interface LogSpan { text: string; class: string; color?: string; background?: string }
+export interface LogRow { seq: number; service: string; stderr: boolean; time?: string; spans: LogSpan[] }
+export interface LogWindow { total: number; evicted: number; start: number; rows: LogRow[] }
+export interface RowOptions { timestamps: boolean; utc_offset_min: number }
+
+/// Opens a fresh log view in Rust; `onCounts` hears how many rows there are as lines arrive.
+export function openLogs(dir: string, services: string[], onCounts: (c: LogCounts) => void) {
+  const ch = new Channel<LogCounts>();
+  ch.onmessage = onCounts;
+  return invoke<void>("open_logs", { dir, services, onCounts: ch });
 }
+export const logWindow = (start: number, count: number, options: RowOptions) =>
+  invoke<LogWindow>("log_window", { start, count, options });
+export const logFilter = (query: string, regex: boolean) => invoke<LogCounts>("log_filter", { query, regex });
+export const copyLogs = (timestamps: boolean) => invoke<number>("copy_logs", { timestamps });
+export const exportLogs = (timestamps: boolean) => invoke<string | null>("export_logs", { timestamps });
+export const saveExport = (fileName: string, content: number[]) => invoke<string | null>("save_export", { fileName, content });
+export interface NodePosition { node: string; x: number; y: number }
+export const nodePositions = (dir: string) => invoke<NodePosition[]>("node_positions", { dir });
+export const saveNodePosition = (dir: string, node: string, x: number, y: number) => invoke<void>("save_node_position", { dir, node, x, y });
+export const resetLayout = (dir: string) => invoke<void>("reset_layout", { dir });
+export const pickStackFolder = (current: string | null) => invoke<string | null>("pick_stack_folder", { current });
 
 export interface StatsSample { container: string; service: string | null; cpu_percent: number; mem_used: number; mem_limit: number }
 

@@ -16,6 +16,8 @@ pub enum ErrorCode {
     EngineFailed,
     /// A service name that the stack does not have.
     UnknownService,
+    /// A value the user typed is not valid (a filter's regular expression, say).
+    InvalidInput,
     Internal,
 }
 

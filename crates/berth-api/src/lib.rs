@@ -4,6 +4,7 @@
 mod error;
 mod inspect;
 mod live;
+pub mod log_view;
 
 pub use berth_compose::diagram::DiagramFormat;
 pub use berth_engine::logs::LogLine;

@@ -406,19 +406,44 @@ impl OpenStack {
     {
         let engine = Arc::new(self.engine().await?);
         let containers = self.selected_containers(&engine, services).await?;
+        let mut follow_request = request.clone();
+        // Several containers' history is read first and merged by time; following then starts
+        // from the oldest last-line second, and lines a container already showed are skipped.
+        let mut shown: HashMap<String, i128> = HashMap::new();
+        if containers.len() > 1 && request.tail != Some(0) {
+            let history = logs::read_merged(&*engine, &containers, request).await?;
+            for mut l in history {
+                shown.insert(l.container.clone(), l.ts_nano);
+                l.text = self.secrets.mask(&l.text);
+                on_line(l);
+            }
+            follow_request.timestamps = true;
+            follow_request.tail = None;
+            follow_request.since = shown
+                .values()
+                .min()
+                .map(|t| (t / 1_000_000_000) as i64)
+                .or(Some(now_unix()));
+        }
         let mut rx = logs::follow(
             engine,
             self.project.name.clone(),
             services.to_vec(),
             containers,
-            request.clone(),
+            follow_request,
         );
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = &mut stop => return Ok(()),
                 line = rx.recv() => match line {
-                    Some(Ok(mut l)) => { l.text = self.secrets.mask(&l.text); on_line(l) }
+                    Some(Ok(mut l)) => {
+                        if shown.get(&l.container).is_some_and(|t| l.ts_nano <= *t) {
+                            continue;
+                        }
+                        l.text = self.secrets.mask(&l.text);
+                        on_line(l)
+                    }
                     Some(Err(e)) => return Err(e.into()),
                     None => return Ok(()),
                 },
@@ -593,3 +618,4 @@ mod tests {
         assert_eq!(parse_since("soon", 0), None);
     }
 }
+

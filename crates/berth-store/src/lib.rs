@@ -155,6 +155,15 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets every moved node of a stack: its diagram goes back to the automatic layout.
+    pub async fn clear_positions(&self, stack: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM node_positions WHERE stack = ?1")
+            .bind(stack)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn positions(&self, stack: &str) -> Result<Vec<NodePosition>, StoreError> {
         let rows =
             sqlx::query("SELECT node, x, y FROM node_positions WHERE stack = ?1 ORDER BY node")

@@ -78,6 +78,20 @@ async fn positions_upsert_and_go_with_the_stack() {
             },
         ]
     );
+    store
+        .save_position("/src/other", "nginx", 3.0, 4.0)
+        .await
+        .expect("save");
+    store.clear_positions("/src/other").await.expect("clear");
+    assert!(
+        store.positions("/src/other").await.expect("positions").is_empty(),
+        "a layout reset forgets the stack's moved nodes"
+    );
+    assert_eq!(
+        store.positions("/src/shop").await.expect("positions").len(),
+        2,
+        "and only that stack's"
+    );
     store.forget_stack("/src/shop").await.expect("forget");
     assert!(store.recent_stacks().await.expect("list").is_empty());
     assert!(
