@@ -114,7 +114,10 @@ struct PositionView {
 
 /// Where the user put diagram nodes of this stack; the rest keep the automatic layout.
 #[tauri::command(async)]
-async fn node_positions(dir: String, store: State<'_, Store>) -> Result<Vec<PositionView>, ApiError> {
+async fn node_positions(
+    dir: String,
+    store: State<'_, Store>,
+) -> Result<Vec<PositionView>, ApiError> {
     Ok(store
         .positions(&dir)
         .await

@@ -618,4 +618,3 @@ mod tests {
         assert_eq!(parse_since("soon", 0), None);
     }
 }
-

@@ -136,7 +136,11 @@ impl LogView {
                 self.services.len() - 1
             }
         };
-        if self.chunks.back().is_none_or(|c| c.lines.len() == CHUNK_LINES) {
+        if self
+            .chunks
+            .back()
+            .is_none_or(|c| c.lines.len() == CHUNK_LINES)
+        {
             self.chunks.push_back(Chunk {
                 text: String::new(),
                 lines: Vec::with_capacity(CHUNK_LINES),
@@ -598,7 +602,10 @@ mod tests {
 
     #[test]
     fn ansi_colours_become_classes_and_hex() {
-        let spans = styled("a \x1b[1;31mred\x1b[0m \x1b[38;5;208mor\x1b[38;2;1;2;3mrgb\x1b[K", None);
+        let spans = styled(
+            "a \x1b[1;31mred\x1b[0m \x1b[38;5;208mor\x1b[38;2;1;2;3mrgb\x1b[K",
+            None,
+        );
         let got: Vec<(&str, &str, Option<&str>)> = spans
             .iter()
             .map(|s| (s.text.as_str(), s.class.as_str(), s.color.as_deref()))
@@ -614,7 +621,10 @@ mod tests {
             ],
             "SGR sets styles; 256 and true colours become hex; other CSI sequences vanish"
         );
-        assert_eq!(strip_ansi("\x1b]8;;http://x\x07link\x1b]8;;\x1b\\ ok"), "link ok");
+        assert_eq!(
+            strip_ansi("\x1b]8;;http://x\x07link\x1b]8;;\x1b\\ ok"),
+            "link ok"
+        );
     }
 
     #[test]
@@ -623,8 +633,14 @@ mod tests {
         v.push(&line("web", "GET / \x1b[32mresp\x1b[0monse:200", 1));
         v.push(&line("db", "checkpoint", 2));
         v.push(&line("web", "RESPONSE:500", 3));
-        assert_eq!(v.set_filter("response:", false).map(|c| c.total).ok(), Some(2));
-        assert_eq!(v.set_filter("RESPONSE", false).map(|c| c.total).ok(), Some(1));
+        assert_eq!(
+            v.set_filter("response:", false).map(|c| c.total).ok(),
+            Some(2)
+        );
+        assert_eq!(
+            v.set_filter("RESPONSE", false).map(|c| c.total).ok(),
+            Some(1)
+        );
         v.set_filter("response:2", false).ok();
         let w = v.window(0, 10, RowOptions::default());
         assert_eq!(texts(&w), vec!["GET / response:200"]);
@@ -651,13 +667,19 @@ mod tests {
         let last = v.window(v.total() - 1, 5, RowOptions::default());
         assert_eq!(texts(&last), vec![format!("line {}", CHUNK_LINES * 5 + 6)]);
         let first = v.window(0, 1, RowOptions::default());
-        assert_eq!(first.rows[0].seq, first.evicted, "row 0 is the oldest line kept");
+        assert_eq!(
+            first.rows[0].seq, first.evicted,
+            "row 0 is the oldest line kept"
+        );
 
         let mut by_bytes = LogView::new(usize::MAX, 100_000);
         for i in 0..50_000 {
             by_bytes.push(&line("web", &format!("{i:020}"), 0));
         }
-        assert!(by_bytes.bytes <= 100_000 + CHUNK_LINES * 20, "bytes stay near the cap");
+        assert!(
+            by_bytes.bytes <= 100_000 + CHUNK_LINES * 20,
+            "bytes stay near the cap"
+        );
     }
 
     #[test]
@@ -666,7 +688,14 @@ mod tests {
         // 2026-11-23T10:00:01.5Z
         let ts = 1_795_428_001_500_000_000_i128;
         v.push(&line("web", "\x1b[31mhello\x1b[0m", ts));
-        let w = v.window(0, 1, RowOptions { timestamps: true, utc_offset_min: 60 });
+        let w = v.window(
+            0,
+            1,
+            RowOptions {
+                timestamps: true,
+                utc_offset_min: 60,
+            },
+        );
         assert_eq!(w.rows[0].time.as_deref(), Some("11:00:01.500"));
         let mut out = Vec::new();
         v.write_text(&mut out, true).ok();

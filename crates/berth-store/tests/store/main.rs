@@ -84,7 +84,11 @@ async fn positions_upsert_and_go_with_the_stack() {
         .expect("save");
     store.clear_positions("/src/other").await.expect("clear");
     assert!(
-        store.positions("/src/other").await.expect("positions").is_empty(),
+        store
+            .positions("/src/other")
+            .await
+            .expect("positions")
+            .is_empty(),
         "a layout reset forgets the stack's moved nodes"
     );
     assert_eq!(
