@@ -2,10 +2,13 @@
 //   - launch to an interactive diagram of a 7-service stack (WebDriver session creation included),
 //   - idle RSS/PSS of every process of the app (Rust main, WebKit web and network processes) and
 //     their CPU over BENCH_IDLE_SECONDS while watching the running stack,
-//   - diagram layout time (elkjs) for 50 and 200 services.
+//   - diagram layout time (elkjs) for 50 and 200 services,
+//   - the log view with 1M lines: time for a service's million lines to be in the view against
+//     `docker logs -f` reading the same million, memory of every process with them held, and
+//     frame times while scrolling through them.
 // Run: scripts/e2e.sh bench/app.mjs   (the same Xvfb + tauri-driver harness as the e2e tests)
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,13 +18,15 @@ const APP = process.env.BERTH_APP;
 const IDLE = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 const HZ = 100;
 
+// The folder's name is the compose project's name, so the app and docker-compose agree on it.
 function stack(name, services) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `berth-app-bench-${name}-`));
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-app-bench-")), name);
+  fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, "compose.yaml"), "services:\n" + services.join(""));
   return dir;
 }
 
-const seven = stack("seven", [
+const seven = stack("berthappbench", [
   `  nginx:\n    image: nginx:alpine\n    depends_on: [php-fpm]\n    ports: ["127.0.0.1:18280:80"]\n`,
   `  php-fpm:\n    image: php:8.3-fpm-alpine\n    environment: {DB_HOST: mysql, REDIS_HOST: redis}\n`,
   ...["queue-worker", "scheduler"].map((n) => `  ${n}:\n    image: berth-fixture/busybox:1\n    init: true\n    command: ["sleep", "86400"]\n    environment: {DB_HOST: mysql}\n`),
@@ -59,6 +64,86 @@ const ticks = (pid) => {
 };
 const name = (pid) => { try { return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim(); } catch { return "?"; } };
 
+const LINES = Number(process.env.BENCH_LOG_LINES ?? 1_000_000);
+const sumMem = (pids) => pids.reduce((a, pid) => [a[0] + field(pid, "status", "VmRSS:"), a[1] + field(pid, "smaps_rollup", "Pss:")], [0, 0]).map((kb) => (kb / 1024).toFixed(0));
+const containerOf = (service) => spawnSync("docker", ["ps", "-q", "--filter", "label=com.docker.compose.project=berthappbench", "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).stdout.trim();
+// A million access-log-like lines written to the service's own stdout (PID 1's), as if it printed them.
+const GENERATE = `seq 1 ${LINES} | sed 's|.*|GET /api/items?page=& HTTP/1.1 200 1532 0.004|' > /proc/1/fd/1`;
+
+// Milliseconds from starting the generator until `docker logs -f` has printed its last line.
+async function dockerLogsFollow(container) {
+  const follower = spawn("docker", ["logs", "-f", "--tail", "0", container], { stdio: ["ignore", "pipe", "ignore"] });
+  await new Promise((r) => setTimeout(r, 1000));
+  const last = Buffer.from(`page=${LINES} `);
+  const t0 = Date.now();
+  const done = new Promise((resolve) => {
+    let tail = Buffer.alloc(0);
+    follower.stdout.on("data", (chunk) => {
+      tail = Buffer.concat([tail.subarray(-64), chunk]);
+      if (tail.includes(last)) resolve(Date.now() - t0);
+    });
+  });
+  const gen = spawn("docker", ["exec", container, "sh", "-c", GENERATE], { stdio: "ignore" });
+  const ms = await done;
+  follower.kill();
+  await new Promise((r) => gen.exitCode !== null ? r() : gen.on("exit", r));
+  return ms;
+}
+
+async function logBench(app, mainPid) {
+  const talker = containerOf("queue-worker");
+  await app.js(`const g = document.querySelector('g.service[data-service="queue-worker"]'); g.dispatchEvent(new MouseEvent("click", { bubbles: true }));`);
+  await until("the queue-worker log view", async () => (await app.js(`return document.querySelector(".logbar strong")?.textContent`)) === "Logs · queue-worker");
+  const [rss0, pss0] = sumMem(pidsOf(mainPid));
+  const total = () => app.js(`return Number(document.getElementById("log-lines").dataset.total) + Number(document.getElementById("log-lines").dataset.evicted)`);
+  const base = await total();
+  let t0 = Date.now();
+  execFileSync("docker", ["exec", talker, "sh", "-c", GENERATE]);
+  const written = Date.now() - t0;
+  let seen = 0;
+  await until("a million lines in the view", async () => {
+    const n = await total();
+    if (process.env.BENCH_DEBUG && n !== seen) console.log(`  ${Date.now() - t0} ms: ${n}`);
+    seen = n;
+    return n >= base + LINES;
+  }, 600_000);
+  const berthMs = Date.now() - t0;
+  const [rss1, pss1] = sumMem(pidsOf(mainPid));
+
+  // Frame times: a continuous scroll through the whole million, one step per frame, then jumps
+  // to random places, each timed until its rows are on screen.
+  const scroll = await app.js(`
+    const el = document.getElementById("log-lines");
+    const frame = () => new Promise((r) => requestAnimationFrame(r));
+    const shown = () => Number(el.querySelector(".log-row")?.dataset.seq) === Number(el.dataset.first) + Number(el.dataset.evicted);
+    const gaps = [];
+    el.scrollTop = 0; await frame();
+    let last = performance.now();
+    for (let i = 0; i < 240; i++) {
+      el.scrollTop += (el.scrollHeight - el.clientHeight) / 240;
+      await frame();
+      const now = performance.now(); gaps.push(now - last); last = now;
+    }
+    const jumps = [];
+    for (let i = 0; i < 60; i++) {
+      const t = performance.now();
+      el.scrollTop = Math.random() * (el.scrollHeight - el.clientHeight);
+      do { await frame(); } while (!shown() && performance.now() - t < 2000);
+      jumps.push(performance.now() - t);
+    }
+    const pct = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
+    return { p50: pct(gaps, 0.5), p95: pct(gaps, 0.95), max: Math.max(...gaps), jump50: pct(jumps, 0.5), jump95: pct(jumps, 0.95), rows: el.querySelectorAll(".log-row").length };`);
+  const [rss2, pss2] = sumMem(pidsOf(mainPid));
+
+  // The peer: docker logs -f on the same container, until it has printed the next million.
+  await app.js(`const g = document.querySelector('g.service[data-service="scheduler"]'); g.dispatchEvent(new MouseEvent("click", { bubbles: true }));`);
+  const peerMs = await dockerLogsFollow(talker);
+  console.log(`log view, ${LINES.toLocaleString("en-US")} lines (the container wrote them in ${written} ms):`);
+  console.log(`  written to all in the view: ${berthMs} ms; docker logs -f saw the last: ${peerMs} ms; ratio ${(peerMs / berthMs).toFixed(2)}x (above 1 means Berth is faster)`);
+  console.log(`  memory of all processes: RSS ${rss0} -> ${rss1} MB, PSS ${pss0} -> ${pss1} MB with the lines held; ${rss2}/${pss2} MB after scrolling`);
+  console.log(`  scrolling: frame p50 ${scroll.p50.toFixed(1)} ms, p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms; jump to a random place p50 ${scroll.jump50.toFixed(1)} ms, p95 ${scroll.jump95.toFixed(1)} ms; rows in the page ${scroll.rows}`);
+}
+
 const compose = (dir, ...args) => spawnSync("docker-compose", ["-p", "berthappbench", "-f", path.join(dir, "compose.yaml"), ...args], { stdio: "ignore" });
 
 compose(seven, "up", "-d");
@@ -68,7 +153,7 @@ try {
   app = await Session.start(APP, [seven]);
   await until("7 nodes", async () => (await app.js(`return document.querySelectorAll("g.service").length`)) === 7, 30_000);
   const interactive = Date.now() - t0;
-  await until("status colours", async () => (await app.js(`return [...document.querySelectorAll("g.service")].every(g => g.dataset.status !== "unknown")`)), 30_000);
+  await until("every service running (green)", async () => (await app.js(`return [...document.querySelectorAll("g.service")].every(g => g.dataset.status === "good")`)), 180_000);
   console.log(`launch to interactive 7-service diagram: ${interactive} ms (target < 1500 ms; includes WebDriver session setup)`);
 
   const mainPid = Number(spawnSync("pgrep", ["-n", "-f", APP], { encoding: "utf8" }).stdout.trim());
@@ -85,6 +170,8 @@ try {
     console.log(`  ${name(pid).padEnd(18)} pid ${String(pid).padEnd(7)} RSS ${(r / 1024).toFixed(1).padStart(6)} MB  PSS ${(p / 1024).toFixed(1).padStart(6)} MB  CPU ${c.toFixed(2)} %`);
   }
   console.log(`idle over ${IDLE} s, all ${pids.length} processes: RSS ${(rss / 1024).toFixed(0)} MB, PSS ${(pss / 1024).toFixed(0)} MB (target < 300 MB), CPU ${cpu.toFixed(2)} % (target < 1 %)`);
+
+  await logBench(app, mainPid);
 
   for (const n of [50, 200]) {
     const dir = generated(n);
