@@ -17,7 +17,7 @@ use berth_api::log_view::{LogCounts, LogView, LogWindow, RowOptions};
 use berth_api::{
     Action, ApiError, ErrorCode, InspectView, LogRequest, OpenStack, StackRequest, StatusView,
 };
-use berth_store::Store;
+use berth_store::{SavedLayout, Store};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::menu::{MenuBuilder, SubmenuBuilder};
@@ -150,6 +150,43 @@ async fn save_node_position(
 #[tracing::instrument(skip(store), err(Debug))]
 async fn reset_layout(dir: String, store: State<'_, Store>) -> Result<(), ApiError> {
     store.clear_positions(&dir).await.map_err(store_error)
+}
+
+#[derive(serde::Serialize)]
+struct LayoutView {
+    input: String,
+    output: String,
+}
+
+/// The stack's last automatic layout and the graph it was computed from; the UI draws it at once
+/// when its graph is unchanged, and lays out anew otherwise.
+#[tauri::command(async)]
+async fn saved_layout(
+    dir: String,
+    store: State<'_, Store>,
+) -> Result<Option<LayoutView>, ApiError> {
+    Ok(store
+        .layout(&dir)
+        .await
+        .map_err(store_error)?
+        .map(|l| LayoutView {
+            input: l.input,
+            output: l.output,
+        }))
+}
+
+#[tauri::command(async)]
+#[tracing::instrument(skip_all, fields(dir = %dir, bytes = input.len() + output.len()), err(Debug))]
+async fn save_layout(
+    dir: String,
+    input: String,
+    output: String,
+    store: State<'_, Store>,
+) -> Result<(), ApiError> {
+    store
+        .save_layout(&dir, &SavedLayout { input, output })
+        .await
+        .map_err(store_error)
 }
 
 #[tauri::command(async)]
@@ -564,6 +601,8 @@ fn main() {
             node_positions,
             save_node_position,
             reset_layout,
+            saved_layout,
+            save_layout,
             open_logs,
             log_window,
             log_filter,

@@ -134,6 +134,7 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
   const edgeEnd = () => js(`const l = document.querySelector('g.edge[data-edge="svc:app>svc:redis"] line'); return [Number(l.getAttribute("x2")), Number(l.getAttribute("y2"))]`);
   const [x0, y0] = await where();
   const [ex0, ey0] = await edgeEnd();
+  assert.equal(await js(`return document.querySelector("svg.diagram").dataset.layoutSource`), "elk", "a fresh profile lays the stack out");
   await js(`const g = document.querySelector('g.service[data-service="redis"]');
     const r = g.querySelector("rect").getBoundingClientRect();
     const at = (type, dx, dy) => g.dispatchEvent(new PointerEvent(type, { bubbles: true, clientX: r.x + 10 + dx, clientY: r.y + 10 + dy, pointerId: 1, button: 0, isPrimary: true }));
@@ -149,11 +150,41 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
     const p = await where();
     return near(p, [x0 + 60, y0 + 90]) ? p : false;
   });
+  assert.equal(await js(`return document.querySelector("svg.diagram").dataset.layoutSource`), "saved", "the unchanged graph is drawn from the layout kept in SQLite");
   await click("#btn-auto-layout");
   await until("back to the automatic layout", async () => {
     const p = await where();
     return near(p, [x0, y0]) ? p : false;
   });
+});
+
+test("a stack whose compose file changed is laid out anew, not drawn from its old layout", async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-layout-")), "layoutcache");
+  fs.mkdirSync(dir);
+  const file = path.join(dir, "compose.yaml");
+  fs.writeFileSync(file, "services:\n  web:\n    image: berth-fixture/nginx:1\n");
+  const openIt = async (services) => {
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    await until(`${services} services drawn`, async () => (await js(`return document.querySelectorAll("g.service").length`)) === services);
+    await sleep(300);
+    return js(`return document.querySelector("svg.diagram").dataset.layoutSource`);
+  };
+  try {
+    assert.equal(await openIt(1), "elk", "first open");
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("the demo again", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    assert.equal(await openIt(1), "saved", "unchanged: the kept layout");
+    fs.appendFileSync(file, "  cache:\n    image: berth-fixture/redis:1\n");
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("the demo again", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    assert.equal(await openIt(2), "elk", "a new service means a new layout");
+    const drawn = await js(`return [...document.querySelectorAll("g.service")].map(g => g.dataset.service).sort()`);
+    assert.deepEqual(drawn, ["cache", "web"], "and it shows the new service");
+  } finally {
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+  }
 });
 
 test("Up brings every service to green", async () => {

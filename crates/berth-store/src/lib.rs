@@ -42,6 +42,14 @@ pub struct NodePosition {
     pub y: f64,
 }
 
+/// A diagram layout as the UI computed it: the graph it laid out and the result, both as the
+/// UI's own JSON text (the store does not interpret them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedLayout {
+    pub input: String,
+    pub output: String,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -103,13 +111,15 @@ impl Store {
             .collect())
     }
 
-    /// Forgets a stack and its diagram positions (one transaction: both or neither).
+    /// Forgets a stack, its diagram positions and its saved layout (one transaction: all or none).
     pub async fn forget_stack(&self, path: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM node_positions WHERE stack = ?1")
-            .bind(path)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["node_positions", "layouts"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE stack = ?1"))
+                .bind(path)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM stacks WHERE path = ?1")
             .bind(path)
             .execute(&mut *tx)
@@ -178,5 +188,32 @@ impl Store {
                 y: r.get("y"),
             })
             .collect())
+    }
+
+    /// Keeps `layout` as the stack's one saved layout, replacing any earlier one.
+    pub async fn save_layout(&self, stack: &str, layout: &SavedLayout) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO layouts (stack, input, output) VALUES (?1, ?2, ?3)
+             ON CONFLICT(stack) DO UPDATE SET input = excluded.input, output = excluded.output",
+        )
+        .bind(stack)
+        .bind(&layout.input)
+        .bind(&layout.output)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn layout(&self, stack: &str) -> Result<Option<SavedLayout>, StoreError> {
+        Ok(
+            sqlx::query("SELECT input, output FROM layouts WHERE stack = ?1")
+                .bind(stack)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| SavedLayout {
+                    input: r.get("input"),
+                    output: r.get("output"),
+                }),
+        )
     }
 }

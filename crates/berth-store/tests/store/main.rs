@@ -1,6 +1,6 @@
 //! The store on a real SQLite file in a temp folder per test.
 
-use berth_store::{NodePosition, Store};
+use berth_store::{NodePosition, SavedLayout, Store};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tmp");
@@ -105,6 +105,46 @@ async fn positions_upsert_and_go_with_the_stack() {
             .expect("positions")
             .is_empty(),
         "positions leave with the stack"
+    );
+}
+
+#[tokio::test]
+async fn a_stack_keeps_its_latest_layout_until_it_is_forgotten() {
+    let (_dir, store) = fresh().await;
+    store
+        .remember_stack("/src/shop", "shop", 1)
+        .await
+        .expect("remember");
+    assert_eq!(store.layout("/src/shop").await.expect("read"), None);
+    let first = SavedLayout {
+        input: r#"{"children":[{"id":"svc:web"}]}"#.into(),
+        output: r#"{"x":0}"#.into(),
+    };
+    let second = SavedLayout {
+        input: r#"{"children":[{"id":"svc:web"},{"id":"svc:db"}]}"#.into(),
+        output: r#"{"x":1}"#.into(),
+    };
+    store.save_layout("/src/shop", &first).await.expect("save");
+    store
+        .save_layout("/src/shop", &second)
+        .await
+        .expect("replace");
+    store.save_layout("/src/other", &first).await.expect("save");
+    assert_eq!(
+        store.layout("/src/shop").await.expect("read"),
+        Some(second),
+        "only the latest layout is kept: an older graph is never drawn again"
+    );
+    store.forget_stack("/src/shop").await.expect("forget");
+    assert_eq!(
+        store.layout("/src/shop").await.expect("read"),
+        None,
+        "the layout leaves with the stack"
+    );
+    assert_eq!(
+        store.layout("/src/other").await.expect("read"),
+        Some(first),
+        "and other stacks keep theirs"
     );
 }
 
