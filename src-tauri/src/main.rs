@@ -5,6 +5,8 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod window_place;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -547,6 +549,15 @@ fn main() {
         .manage(Streams::default())
         .manage(Logs::default())
         .manage(Clipboard::default())
+        .manage(window_place::PlaceSaves::default())
+        .on_window_event(|window, event| {
+            if matches!(
+                event,
+                tauri::WindowEvent::Resized(_) | tauri::WindowEvent::Moved(_)
+            ) {
+                window_place::changed(window);
+            }
+        })
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             // Rotating log file: one a day, a week kept, in the app's log folder.
@@ -574,6 +585,9 @@ fn main() {
             let data = app.path().app_data_dir()?;
             std::fs::create_dir_all(&data)?;
             let store = tauri::async_runtime::block_on(Store::open(&data.join("berth.db")))?;
+            if let Some(window) = app.get_webview_window("main") {
+                tauri::async_runtime::block_on(window_place::restore(&window, &store));
+            }
             app.manage(store);
             // The native menu only asks the UI to act; the UI owns what "open" and "reload" mean.
             let file = SubmenuBuilder::new(app, "File")

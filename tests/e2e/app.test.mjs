@@ -331,3 +331,23 @@ test("Choose folder opens a stack through the native folder dialog", async () =>
   const services = await js(`return [...document.querySelectorAll("g.service")].map(g => g.dataset.service).sort()`);
   assert.ok(services.length >= 4 && services.includes("nginx"), `luminai's services drawn: ${services}`);
 });
+
+test("the window comes back at the size and place it was left", async () => {
+  const rect = () => app.call("GET", `/session/${app.id}/window/rect`);
+  const before = await rect();
+  await app.call("POST", `/session/${app.id}/window/rect`, { width: 1100, height: 720, x: 40, y: 30 });
+  const want = await until("the window resized", async () => {
+    const r = await rect();
+    return r.width !== before.width ? r : false;
+  });
+  assert.notDeepEqual([want.width, want.height], [before.width, before.height], "the resize took effect");
+  await sleep(1000); // the app keeps the place once moves and resizes settle
+  await app.end();
+  app = await Session.start(APP, [stackDir]);
+  await until("the diagram again", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4, 30_000);
+  const got = await until("the restored size", async () => {
+    const r = await rect();
+    return r.width === want.width ? r : false;
+  }, 5000).catch(() => rect());
+  assert.deepEqual([got.width, got.height, got.x, got.y], [want.width, want.height, want.x, want.y], "size and place as left, not the 1280x800 default");
+});
