@@ -97,6 +97,8 @@ async function logBench(app, mainPid) {
   const [rss0, pss0] = sumMem(pidsOf(mainPid));
   const total = () => app.js(`return Number(document.getElementById("log-lines").dataset.total) + Number(document.getElementById("log-lines").dataset.evicted)`);
   const base = await total();
+  const pids = pidsOf(mainPid);
+  const cpu0 = pids.map(ticks);
   let t0 = Date.now();
   execFileSync("docker", ["exec", talker, "sh", "-c", GENERATE]);
   const written = Date.now() - t0;
@@ -108,6 +110,7 @@ async function logBench(app, mainPid) {
     return n >= base + LINES;
   }, 600_000);
   const berthMs = Date.now() - t0;
+  const cpuUsed = pids.map((pid, i) => `${name(pid)} ${((ticks(pid) - cpu0[i]) / HZ).toFixed(1)} s`).join(", ");
   const [rss1, pss1] = sumMem(pidsOf(mainPid));
 
   // Frame times: a continuous scroll through the whole million, one step per frame, then jumps
@@ -140,6 +143,7 @@ async function logBench(app, mainPid) {
   const peerMs = await dockerLogsFollow(talker);
   console.log(`log view, ${LINES.toLocaleString("en-US")} lines (the container wrote them in ${written} ms):`);
   console.log(`  written to all in the view: ${berthMs} ms; docker logs -f saw the last: ${peerMs} ms; ratio ${(peerMs / berthMs).toFixed(2)}x (above 1 means Berth is faster)`);
+  console.log(`  CPU time while taking them in: ${cpuUsed}`);
   console.log(`  memory of all processes: RSS ${rss0} -> ${rss1} MB, PSS ${pss0} -> ${pss1} MB with the lines held; ${rss2}/${pss2} MB after scrolling`);
   console.log(`  scrolling: frame p50 ${scroll.p50.toFixed(1)} ms, p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms; jump to a random place p50 ${scroll.jump50.toFixed(1)} ms, p95 ${scroll.jump95.toFixed(1)} ms; rows in the page ${scroll.rows}`);
 }

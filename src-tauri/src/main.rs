@@ -311,7 +311,9 @@ fn open_logs(
             let mut last = None;
             loop {
                 arrived.notified().await;
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Ten updates a second are as fast as anyone reads; each costs the webview a
+                // window fetch and a repaint, which a burst of lines would otherwise multiply.
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 let now = view.lock().map(|v| v.counts()).ok();
                 if now != last {
                     if let Some(c) = now {

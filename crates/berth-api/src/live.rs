@@ -436,13 +436,15 @@ impl OpenStack {
         loop {
             tokio::select! {
                 _ = &mut stop => return Ok(()),
-                line = rx.recv() => match line {
-                    Some(Ok(mut l)) => {
-                        if shown.get(&l.container).is_some_and(|t| l.ts_nano <= *t) {
-                            continue;
+                batch = rx.recv() => match batch {
+                    Some(Ok(lines)) => {
+                        for mut l in lines {
+                            if shown.get(&l.container).is_some_and(|t| l.ts_nano <= *t) {
+                                continue;
+                            }
+                            l.text = self.secrets.mask(&l.text);
+                            on_line(l)
                         }
-                        l.text = self.secrets.mask(&l.text);
-                        on_line(l)
                     }
                     Some(Err(e)) => return Err(e.into()),
                     None => return Ok(()),

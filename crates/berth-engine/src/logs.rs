@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use regex::Regex;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -150,15 +150,17 @@ pub async fn read_merged<E: Engine>(
 
 /// Follows the logs of a project's services: every current container, and every container of
 /// those services that starts later (restart, scale, recreate). Lines arrive on the returned
-/// channel as they are written. Dropping the receiver stops everything.
+/// channel as they are written, in batches of one container's lines: a burst of a million lines
+/// crosses the channel in a few hundred sends, not a million. Dropping the receiver stops
+/// everything.
 pub fn follow<E: Engine>(
     engine: Arc<E>,
     project: String,
     services: Vec<String>,
     initial: Vec<ContainerInfo>,
     request: LogRequest,
-) -> mpsc::Receiver<Result<LogLine, EngineError>> {
-    let (tx, rx) = mpsc::channel(1024);
+) -> mpsc::Receiver<Result<Vec<LogLine>, EngineError>> {
+    let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let wanted = |c: &ContainerInfo| {
             !c.oneoff
@@ -206,34 +208,52 @@ pub fn follow<E: Engine>(
     rx
 }
 
+/// The most lines one batch carries, so a reader sees a steady flow during a long burst.
+const BATCH_LINES: usize = 4096;
+
 fn spawn_follower<E: Engine>(
     engine: Arc<E>,
     c: ContainerInfo,
     mut request: LogRequest,
-    tx: mpsc::Sender<Result<LogLine, EngineError>>,
+    tx: mpsc::Sender<Result<Vec<LogLine>, EngineError>>,
 ) {
     request.follow = true;
     tokio::spawn(async move {
         let mut split = LineSplitter::new(request.timestamps);
         let mut stream = engine.logs(&c.id, &request);
-        let mut out = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(chunk) => split.push(&c, chunk.stream, &chunk.bytes, &mut out),
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
+        let mut ended = false;
+        while !ended {
+            let Some(first) = stream.next().await else {
+                break;
+            };
+            let mut out = Vec::new();
+            let mut chunk = Some(first);
+            // Every chunk already waiting joins this batch.
+            while let Some(next) = chunk.take() {
+                match next {
+                    Ok(next) => split.push(&c, next.stream, &next.bytes, &mut out),
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                if out.len() >= BATCH_LINES {
+                    break;
+                }
+                match stream.next().now_or_never() {
+                    Some(Some(next)) => chunk = Some(next),
+                    Some(None) => ended = true,
+                    None => {}
                 }
             }
-            for line in out.drain(..) {
-                if tx.send(Ok(line)).await.is_err() {
-                    return;
-                }
+            if !out.is_empty() && tx.send(Ok(out)).await.is_err() {
+                return;
             }
         }
+        let mut out = Vec::new();
         split.finish(&c, &mut out);
-        for line in out.drain(..) {
-            let _ = tx.send(Ok(line)).await;
+        if !out.is_empty() {
+            let _ = tx.send(Ok(out)).await;
         }
     });
 }
