@@ -545,6 +545,13 @@ async fn stack_action(
 }
 
 fn main() {
+    // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
+    // 309 vs 223 MB RSS) and is behind blank windows on some drivers; a small, virtualised UI
+    // gains nothing from it. Set before GTK starts, and only when the user has not chosen.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     let initial = std::env::args_os().nth(1).map(PathBuf::from);
     let result = tauri::Builder::default()
         .manage(InitialStack(initial))

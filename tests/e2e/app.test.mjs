@@ -141,7 +141,11 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
     at("pointerdown", 0, 0); at("pointermove", 30, 40); at("pointermove", 60, 90); at("pointerup", 60, 90);`);
   const near = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 0.01);
   assert.ok(near(await where(), [x0 + 60, y0 + 90]), "the node follows the pointer");
-  assert.ok(near(await edgeEnd(), [ex0 + 60, ey0 + 90]), "its edges follow it");
+  const [ex1, ey1] = await edgeEnd();
+  const onBorder = (x, y, [bx, by]) => x >= bx - 0.01 && x <= bx + 170.01 && y >= by - 0.01 && y <= by + 54.01 &&
+    [Math.abs(x - bx), Math.abs(x - bx - 170), Math.abs(y - by), Math.abs(y - by - 54)].some((d) => d < 0.01);
+  assert.ok(onBorder(ex0, ey0, [x0, y0]), `the edge ended on redis's border before (${ex0},${ey0})`);
+  assert.ok(onBorder(ex1, ey1, [x0 + 60, y0 + 90]), `its edges follow it to its new border (${ex1},${ey1})`);
   assert.equal(await js(`return document.getElementById("service-panel")`), null, "a drag is not a click");
   // Reopen the stack: the layout is computed again and the saved place wins.
   await click(`#recent-stacks li[data-path="${stackDir}"] button`);
@@ -184,6 +188,8 @@ test("a stack whose compose file changed is laid out anew, not drawn from its ol
   } finally {
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);
     await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+    await until("the scratch stack off the list", async () => (await js(`return document.querySelector('#recent-stacks li[data-path="${dir}"]')`)) === null);
   }
 });
 

@@ -2,7 +2,7 @@
 // with an SVG file, so the colours and fonts in effect are copied onto a clone as presentation
 // attributes; PNG is that SVG drawn on a canvas at twice the size.
 
-const PROPS = ["fill", "stroke", "stroke-width", "stroke-dasharray", "font-size", "font-weight", "font-family", "opacity"];
+const PROPS = ["fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-linejoin", "paint-order", "font-size", "font-weight", "font-family", "opacity"];
 
 export function svgForExport(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
