@@ -10,6 +10,9 @@ command -v tauri-driver >/dev/null || cargo install tauri-driver --locked
 export BERTH_APP="${BERTH_APP:-$CARGO_TARGET_DIR/debug/berth-app}"
 # The app inherits this through tauri-driver: the test stack publishes here, not on 8443.
 export DEMO_HTTPS_PORT=18543
+# "Open in the browser" goes through xdg-open to $BROWSER: here a script that records the address.
+export BROWSER="$repo/tests/e2e/browser.sh"
+export BERTH_E2E_BROWSER_LOG="$(mktemp)"
 # The app keeps its SQLite store and WebKit data under here: a fresh, throwaway profile per run.
 export XDG_DATA_HOME="$(mktemp -d)"
 if [ $# -gt 0 ]; then run=(node "$@"); else run=(node --test --test-concurrency=1 tests/e2e/); fi

@@ -12,7 +12,7 @@ need_pkgs=(
   build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
   librsvg2-dev libxdo-dev
   # headless window and end-to-end tests
-  xvfb xauth webkit2gtk-driver imagemagick xdotool xclip
+  xvfb xauth webkit2gtk-driver imagemagick xdotool xclip xdg-utils
   # test helpers and benchmarks
   openssl curl hyperfine jq python3
 )

@@ -154,6 +154,26 @@ async fn reset_layout(dir: String, store: State<'_, Store>) -> Result<(), ApiErr
     store.clear_positions(&dir).await.map_err(store_error)
 }
 
+/// Opens a port the stack publishes in the default browser. The app builds the URL, and only
+/// ever for localhost: the webview cannot make it open anything else.
+#[tauri::command(async)]
+#[tracing::instrument(err(Debug))]
+fn open_port(host_port: u16, container_port: u16) -> Result<String, ApiError> {
+    let scheme = if matches!(container_port, 443 | 8443) {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://localhost:{host_port}/");
+    open::that_detached(&url).map_err(|e| ApiError {
+        code: ErrorCode::Internal,
+        message: format!(
+            "Could not open {url} in a browser ({e}). Set a default browser, or open the address by hand."
+        ),
+    })?;
+    Ok(url)
+}
+
 #[derive(serde::Serialize)]
 struct LayoutView {
     input: String,
@@ -626,6 +646,7 @@ fn main() {
             reset_layout,
             saved_layout,
             save_layout,
+            open_port,
             open_logs,
             log_window,
             log_filter,

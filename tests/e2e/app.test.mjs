@@ -207,6 +207,21 @@ test("Up brings every service to green", async () => {
   await shot("stack-running");
 });
 
+test("a published port opens in the browser from the service panel", async () => {
+  const log = process.env.BERTH_E2E_BROWSER_LOG;
+  assert.ok(log, "the harness records what the browser was asked to open");
+  fs.writeFileSync(log, "");
+  await clickNode("nginx");
+  await until("the nginx panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "nginx");
+  await until("its port", async () => js(`return !!document.querySelector('.port-link[data-port="18543"]')`));
+  await click('.port-link[data-port="18543"]');
+  const opened = await until("the browser asked", async () => fs.readFileSync(log, "utf8").trim());
+  assert.equal(opened, "https://localhost:18543/", "container port 443 opens as https on the published host port");
+  assert.match(await js(`return document.getElementById("notice").textContent`), /Opened https:\/\/localhost:18543\//);
+  await clickNode("nginx");
+  await until("the panel closed", async () => (await js(`return document.getElementById("service-panel")`)) === null);
+});
+
 test("Stop in the service panel turns that node red", async () => {
   await clickNode("redis");
   await until("the panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");
