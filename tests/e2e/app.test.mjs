@@ -239,6 +239,7 @@ test("Stop in the service panel turns that node red", async () => {
   await click("#svc-stop");
   await until("redis red", async () => (await statuses()).redis === "bad", 30_000);
   console.log(`stop click to red node: ${Date.now() - t0} ms`);
+  assert.equal(await js(`return document.querySelector("#spark-mem .spark-value").textContent`), "–", "a stopped container shows no current memory, not its last sample");
   await shot("service-panel-stopped");
   // The stop action may still be finishing (buttons are disabled while an action runs).
   await until("actions enabled", async () => js(`return !document.getElementById("svc-start").disabled`), 30_000);
