@@ -7,6 +7,7 @@
 //     `docker logs -f` reading the same million, memory of every process with them held, and
 //     frame times while scrolling through them.
 // Run: scripts/e2e.sh bench/app.mjs   (the same Xvfb + tauri-driver harness as the e2e tests)
+// BENCH_ONLY=launch or BENCH_ONLY=idle stops after that part; BENCH_IDLE_SECONDS (60) sets the idle window.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -204,6 +205,7 @@ async function measureRest(app, mainPid) {
   }
   console.log(`idle over ${IDLE} s, all ${pids.length} processes: RSS ${(rss / 1024).toFixed(0)} MB, PSS ${(pss / 1024).toFixed(0)} MB (target < 300 MB), CPU ${cpu.toFixed(2)} % (target < 1 %)`);
 
+  if (process.env.BENCH_ONLY === "idle") return;
   await logBench(app, mainPid);
 
   for (const n of [50, 200]) {

@@ -278,7 +278,7 @@ impl Logs {
 }
 
 /// Starts a fresh log view of `services` (all when empty): merged history first, then every new
-/// line. `on_counts` hears, at most every 50 ms and only when lines arrived, how many rows there
+/// line. `on_counts` hears, at most every 100 ms and only when lines arrived, how many rows there
 /// are. If the engine goes away, following resumes by itself when it returns.
 #[tauri::command(async)]
 #[tracing::instrument(skip(on_counts, streams, logs), err(Debug))]
