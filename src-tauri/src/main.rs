@@ -19,7 +19,7 @@ use berth_api::log_view::{LogCounts, LogView, LogWindow, RowOptions};
 use berth_api::{
     Action, ApiError, ErrorCode, InspectView, LogRequest, OpenStack, StackRequest, StatusView,
 };
-use berth_store::{SavedLayout, Store};
+use berth_store::{NodePosition, SavedLayout, Store};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::menu::{MenuBuilder, SubmenuBuilder};
@@ -107,30 +107,13 @@ async fn recent_stacks(store: State<'_, Store>) -> Result<Vec<RecentStackView>, 
         .collect())
 }
 
-#[derive(serde::Serialize)]
-struct PositionView {
-    node: String,
-    x: f64,
-    y: f64,
-}
-
 /// Where the user put diagram nodes of this stack; the rest keep the automatic layout.
 #[tauri::command(async)]
 async fn node_positions(
     dir: String,
     store: State<'_, Store>,
-) -> Result<Vec<PositionView>, ApiError> {
-    Ok(store
-        .positions(&dir)
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .map(|p| PositionView {
-            node: p.node,
-            x: p.x,
-            y: p.y,
-        })
-        .collect())
+) -> Result<Vec<NodePosition>, ApiError> {
+    store.positions(&dir).await.map_err(store_error)
 }
 
 #[tauri::command(async)]
@@ -174,27 +157,14 @@ fn open_port(host_port: u16, container_port: u16) -> Result<String, ApiError> {
     Ok(url)
 }
 
-#[derive(serde::Serialize)]
-struct LayoutView {
-    input: String,
-    output: String,
-}
-
 /// The stack's last automatic layout and the graph it was computed from; the UI draws it at once
 /// when its graph is unchanged, and lays out anew otherwise.
 #[tauri::command(async)]
 async fn saved_layout(
     dir: String,
     store: State<'_, Store>,
-) -> Result<Option<LayoutView>, ApiError> {
-    Ok(store
-        .layout(&dir)
-        .await
-        .map_err(store_error)?
-        .map(|l| LayoutView {
-            input: l.input,
-            output: l.output,
-        }))
+) -> Result<Option<SavedLayout>, ApiError> {
+    store.layout(&dir).await.map_err(store_error)
 }
 
 #[tauri::command(async)]

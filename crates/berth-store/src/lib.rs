@@ -35,7 +35,8 @@ pub struct RecentStack {
     pub opened_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable as the app shows it to the UI.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NodePosition {
     pub node: String,
     pub x: f64,
@@ -44,7 +45,7 @@ pub struct NodePosition {
 
 /// A diagram layout as the UI computed it: the graph it laid out and the result, both as the
 /// UI's own JSON text (the store does not interpret them).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SavedLayout {
     pub input: String,
     pub output: String,
