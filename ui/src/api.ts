@@ -15,7 +15,7 @@ export interface InspectView {
 }
 export interface ServiceStatus {
   name: string; state: string; health: string | null; health_output: string | null; exit_code: number | null;
-  replicas: { running: number; declared: number }; restarts: number; uptime_s: number | null;
+  replicas: { running: number; declared: number }; restarts: number; uptime_s: number | null; uptime: string | null;
   ports: { host_ip: string; host_port: number; container_port: number; protocol: string }[];
 }
 export interface StatusView {

@@ -274,7 +274,7 @@ fn status_table(v: &StatusView) -> String {
     }
     let _ = writeln!(
         o,
-        "{:<20} {:<12} {:<10} {:>8} {:>8} {:>9}  ports",
+        "{:<20} {:<12} {:<10} {:>8} {:>8} {:>12}  ports",
         "service", "state", "health", "replicas", "restarts", "uptime"
     );
     for s in &v.services {
@@ -286,10 +286,7 @@ fn status_table(v: &StatusView) -> String {
             Some(code) => format!("{} ({code})", s.state),
             None => s.state.to_owned(),
         };
-        let uptime = s
-            .uptime_s
-            .map(|u| format!("{u}s"))
-            .unwrap_or_else(|| "-".into());
+        let uptime = s.uptime.as_deref().unwrap_or("-");
         let ports: Vec<String> = s
             .ports
             .iter()
@@ -297,7 +294,7 @@ fn status_table(v: &StatusView) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "{:<20} {:<12} {:<10} {:>8} {:>8} {:>9}  {}",
+            "{:<20} {:<12} {:<10} {:>8} {:>8} {:>12}  {}",
             s.name,
             state,
             health,

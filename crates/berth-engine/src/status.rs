@@ -40,6 +40,8 @@ pub struct ServiceStatus {
     pub replicas: Replicas,
     pub restarts: i64,
     pub uptime_s: Option<u64>,
+    /// `uptime_s` as people read it: "45 s", "12 min", "3 h 12 min", "2 days 4 h".
+    pub uptime: Option<String>,
     pub image: Option<String>,
     pub ports: Vec<PublishedPort>,
     /// False when a container was made from other compose settings than the files hold now.
@@ -181,6 +183,7 @@ fn service_status(
         replicas: Replicas { running, declared },
         restarts: mine.iter().map(|c| c.restart_count).sum(),
         uptime_s,
+        uptime: uptime_s.map(readable_duration),
         image: mine.first().map(|c| c.image.clone()),
         ports,
         declared: is_declared,
@@ -199,6 +202,21 @@ fn service_status(
     }
 }
 
+/// A duration in its two largest units, as a status column or panel shows it.
+pub fn readable_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (1, 0, _) => "1 day".to_owned(),
+        (1, h, _) => format!("1 day {h} h"),
+        (d, 0, _) => format!("{d} days"),
+        (d, h, _) => format!("{d} days {h} h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +224,24 @@ mod tests {
 
     fn c(service: &str, n: u32, state: RunState) -> ContainerInfo {
         ContainerInfo::for_test(&format!("{service}{n}0000000000000"), service, n, state)
+    }
+
+    #[test]
+    fn durations_read_in_their_two_largest_units() {
+        for (secs, shown) in [
+            (0, "0 s"),
+            (59, "59 s"),
+            (60, "1 min"),
+            (3599, "59 min"),
+            (3600, "1 h"),
+            (3 * 3600 + 12 * 60 + 5, "3 h 12 min"),
+            (86_400 + 59, "1 day"),
+            (86_400 + 2 * 3600, "1 day 2 h"),
+            (9 * 86_400, "9 days"),
+            (2 * 86_400 + 4 * 3600 + 30, "2 days 4 h"),
+        ] {
+            assert_eq!(readable_duration(secs), shown, "{secs} s");
+        }
     }
 
     #[test]

@@ -37,6 +37,11 @@ async fn every_state_is_right_and_follows_events() {
     assert_eq!(svc(&v, "web").replicas.running, 1);
     assert_eq!(svc(&v, "web").replicas.declared, 1);
     assert!(svc(&v, "web").uptime_s.is_some());
+    let uptime = svc(&v, "web").uptime.clone().unwrap_or_default();
+    assert!(
+        uptime.ends_with(" s") || uptime.ends_with(" min"),
+        "a container started moments ago reads in seconds or minutes: {uptime:?}"
+    );
 
     // A kill is seen through the event stream: the status that carries it is already right.
     let web_id = svc(&v, "web").containers[0].id.clone();
