@@ -193,6 +193,31 @@ test("a stack whose compose file changed is laid out anew, not drawn from its ol
   }
 });
 
+test("a broken stack reads as a sentence naming the place and the fix, and the app carries on", async () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-bad-"));
+  const broken = path.join(base, "broken");
+  const empty = path.join(base, "empty");
+  fs.mkdirSync(broken);
+  fs.mkdirSync(empty);
+  fs.writeFileSync(path.join(broken, "compose.yaml"), "services:\n  web:\n    image: [unclosed\n");
+  const banner = async (dir) => {
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    return until(`the error for ${dir}`, async () => js(`return document.querySelector(".banner.error")?.textContent`));
+  };
+  try {
+    const yaml = await banner(broken);
+    assert.match(yaml, /compose\.yaml:\d+:\d+: .*expected/, `file, line and column of the YAML error: ${yaml}`);
+    const none = await banner(empty);
+    assert.match(none, /no compose file found in .*empty.*open the folder that holds one/, `what is wrong and what to do: ${none}`);
+    for (const text of [yaml, none]) assert.doesNotMatch(text, /[{}]|"code"|panicked|at src\//, "no JSON or stack trace");
+  } finally {
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("the demo again, without the error", async () =>
+      (await js(`return document.querySelectorAll("g.service").length`)) === 4 && (await js(`return document.querySelector(".banner.error")`)) === null);
+  }
+});
+
 test("Up brings every service to green", async () => {
   await click("#btn-up");
   await until("all green", async () => {

@@ -7,7 +7,7 @@ use crate::yaml::Pos;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    #[error("no compose file found in {dir} or its parents (looked for compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml)")]
+    #[error("no compose file found in {dir} or its parents (looked for compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml); open the folder that holds one, or name the file with -f or COMPOSE_FILE")]
     NoComposeFile { dir: PathBuf },
 
     #[error("cannot read {path}: {source}")]
