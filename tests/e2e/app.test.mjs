@@ -247,6 +247,17 @@ test("a published port opens in the browser from the service panel", async () =>
   await until("the panel closed", async () => (await js(`return document.getElementById("service-panel")`)) === null);
 });
 
+test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", async () => {
+  await js(`document.activeElement?.blur()`);
+  await app.keys("\uE009", "f");
+  assert.equal(await js(`return document.activeElement?.id`), "log-filter", "Ctrl+F puts the cursor in the log filter");
+  await js(`document.activeElement?.blur()`);
+  await clickNode("app");
+  await until("the app panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "app");
+  await app.keys("\uE00C");
+  await until("the panel closed by Escape", async () => (await js(`return document.getElementById("service-panel")`)) === null);
+});
+
 test("Stop in the service panel turns that node red", async () => {
   await clickNode("redis");
   await until("the panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");

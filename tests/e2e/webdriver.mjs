@@ -41,6 +41,14 @@ export class Session {
     await this.call("POST", `/session/${this.id}/element/${el}/value`, { text });
   }
 
+  // Presses keys together through the WebDriver actions API (real key events, not dispatched
+  // ones), then releases them. Ctrl is "\uE009", Escape "\uE00C".
+  async keys(...keys) {
+    const actions = [...keys.map((value) => ({ type: "keyDown", value })), ...[...keys].reverse().map((value) => ({ type: "keyUp", value }))];
+    await this.call("POST", `/session/${this.id}/actions`, { actions: [{ type: "key", id: "keyboard", actions }] });
+    await this.call("DELETE", `/session/${this.id}/actions`).catch(() => {});
+  }
+
   async screenshot() {
     return Buffer.from(await this.call("GET", `/session/${this.id}/screenshot`), "base64");
   }
