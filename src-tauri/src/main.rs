@@ -137,6 +137,32 @@ async fn reset_layout(dir: String, store: State<'_, Store>) -> Result<(), ApiErr
     store.clear_positions(&dir).await.map_err(store_error)
 }
 
+/// How the user left the log view's switches; kept in prefs so the next start shows the same.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct UiPrefs {
+    log_timestamps: bool,
+    log_all_services: bool,
+}
+
+const UI_PREFS: &str = "ui";
+
+#[tauri::command(async)]
+async fn ui_prefs(store: State<'_, Store>) -> Result<UiPrefs, ApiError> {
+    let text = store.pref(UI_PREFS).await.map_err(store_error)?;
+    // Prefs from another version that do not parse are the defaults, not an error.
+    Ok(text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default())
+}
+
+#[tauri::command(async)]
+#[tracing::instrument(skip(store), err(Debug))]
+async fn save_ui_prefs(prefs: UiPrefs, store: State<'_, Store>) -> Result<(), ApiError> {
+    let text = serde_json::to_string(&prefs).map_err(|e| io_error("cannot save preferences", e))?;
+    store.set_pref(UI_PREFS, &text).await.map_err(store_error)
+}
+
 /// Opens a port the stack publishes in the default browser. The app builds the URL, and only
 /// ever for localhost: the webview cannot make it open anything else.
 #[tauri::command(async)]
@@ -617,6 +643,8 @@ fn main() {
             saved_layout,
             save_layout,
             open_port,
+            ui_prefs,
+            save_ui_prefs,
             open_logs,
             log_window,
             log_filter,

@@ -390,7 +390,7 @@ test("Choose folder opens a stack through the native folder dialog", async () =>
   assert.ok(services.length >= 4 && services.includes("nginx"), `luminai's services drawn: ${services}`);
 });
 
-test("the window comes back at the size and place it was left", async () => {
+test("the window comes back at the size and place it was left, the log view with its switches", async () => {
   const rect = () => app.call("GET", `/session/${app.id}/window/rect`);
   const before = await rect();
   await app.call("POST", `/session/${app.id}/window/rect`, { width: 1100, height: 720, x: 40, y: 30 });
@@ -399,6 +399,9 @@ test("the window comes back at the size and place it was left", async () => {
     return r.width !== before.width ? r : false;
   });
   assert.notDeepEqual([want.width, want.height], [before.width, before.height], "the resize took effect");
+  // The log view's "times" switch is kept too.
+  if (!(await js(`return document.getElementById("log-timestamps").checked`))) await click("#log-timestamps");
+  assert.equal(await js(`return document.getElementById("log-timestamps").checked`), true);
   await sleep(1000); // the app keeps the place once moves and resizes settle
   await app.end();
   app = await Session.start(APP, [stackDir]);
@@ -408,4 +411,6 @@ test("the window comes back at the size and place it was left", async () => {
     return r.width === want.width ? r : false;
   }, 5000).catch(() => rect());
   assert.deepEqual([got.width, got.height, got.x, got.y], [want.width, want.height, want.x, want.y], "size and place as left, not the 1280x800 default");
+  await until("times still on", async () => js(`return document.getElementById("log-timestamps").checked`), 5000);
+  await until("rows with times", async () => js(`return !!document.querySelector("#log-lines .log-row .ts")`), 10_000);
 });

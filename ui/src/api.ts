@@ -64,6 +64,9 @@ export interface NodePosition { node: string; x: number; y: number }
 export const nodePositions = (dir: string) => invoke<NodePosition[]>("node_positions", { dir });
 export const saveNodePosition = (dir: string, node: string, x: number, y: number) => invoke<void>("save_node_position", { dir, node, x, y });
 export const openPort = (hostPort: number, containerPort: number) => invoke<string>("open_port", { hostPort, containerPort });
+export interface UiPrefs { log_timestamps: boolean; log_all_services: boolean }
+export const uiPrefs = () => invoke<UiPrefs>("ui_prefs");
+export const saveUiPrefs = (prefs: UiPrefs) => invoke<void>("save_ui_prefs", { prefs });
 export interface SavedLayout { input: string; output: string }
 export const savedLayout = (dir: string) => invoke<SavedLayout | null>("saved_layout", { dir });
 export const saveLayout = (dir: string, input: string, output: string) => invoke<void>("save_layout", { dir, input, output });
