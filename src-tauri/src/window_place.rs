@@ -38,26 +38,75 @@ pub async fn restore<R: Runtime>(window: &WebviewWindow<R>, store: &Store) {
         tracing::warn!(pref = PREF, "ignoring an unreadable window place");
         return;
     };
-    let monitors = window.available_monitors().unwrap_or_default();
-    let fits = monitors.iter().any(|m| {
-        let (p, s) = (m.position(), m.size());
-        place.x >= p.x
-            && place.y >= p.y
-            && place.x < p.x + s.width as i32
-            && place.y < p.y + s.height as i32
-    });
-    let size = PhysicalSize::new(place.width.max(MIN.0), place.height.max(MIN.1));
+    let screens: Vec<Screen> = window
+        .available_monitors()
+        .unwrap_or_default()
+        .iter()
+        .map(Screen::of)
+        .collect();
+    let primary = window
+        .primary_monitor()
+        .ok()
+        .flatten()
+        .map(|m| Screen::of(&m));
+    let (size, position) = fit(&place, &screens, primary.as_ref());
     if let Err(e) = window.set_size(size) {
         tracing::warn!(error = %e, "cannot restore the window size");
     }
-    if fits {
-        if let Err(e) = window.set_position(PhysicalPosition::new(place.x, place.y)) {
+    if let Some(position) = position {
+        if let Err(e) = window.set_position(position) {
             tracing::warn!(error = %e, "cannot restore the window position");
         }
     }
     if place.maximized {
         let _ = window.maximize();
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Screen {
+    x: i32,
+    y: i32,
+    width: u32,
+    height: u32,
+}
+
+impl Screen {
+    fn of(m: &tauri::Monitor) -> Self {
+        Screen {
+            x: m.position().x,
+            y: m.position().y,
+            width: m.size().width,
+            height: m.size().height,
+        }
+    }
+
+    fn holds(&self, x: i32, y: i32) -> bool {
+        x >= self.x
+            && y >= self.y
+            && i64::from(x) < i64::from(self.x) + i64::from(self.width)
+            && i64::from(y) < i64::from(self.y) + i64::from(self.height)
+    }
+}
+
+/// The size to open at (the stored one, at least the minimum and at most the screen it lands on)
+/// and the place, only when a screen still holds it: a window left on a monitor that is gone
+/// opens where the system puts it.
+fn fit(
+    place: &Place,
+    screens: &[Screen],
+    primary: Option<&Screen>,
+) -> (PhysicalSize<u32>, Option<PhysicalPosition<i32>>) {
+    let home = screens.iter().find(|s| s.holds(place.x, place.y));
+    let (mut width, mut height) = (place.width.max(MIN.0), place.height.max(MIN.1));
+    if let Some(screen) = home.or(primary) {
+        width = width.min(screen.width);
+        height = height.min(screen.height);
+    }
+    (
+        PhysicalSize::new(width, height),
+        home.map(|_| PhysicalPosition::new(place.x, place.y)),
+    )
 }
 
 /// Called on every move and resize: saves the window's place once it has settled.
@@ -107,4 +156,60 @@ pub fn changed<R: Runtime>(window: &Window<R>) {
             tracing::warn!(error = %e, "cannot keep the window place");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAPTOP: Screen = Screen {
+        x: 0,
+        y: 0,
+        width: 1440,
+        height: 900,
+    };
+    const EXTERNAL: Screen = Screen {
+        x: 1440,
+        y: 0,
+        width: 2560,
+        height: 1440,
+    };
+
+    fn place(width: u32, height: u32, x: i32, y: i32) -> Place {
+        Place {
+            width,
+            height,
+            x,
+            y,
+            maximized: false,
+        }
+    }
+
+    #[test]
+    fn a_window_on_a_screen_still_there_comes_back_as_left() {
+        let (size, pos) = fit(
+            &place(2000, 1200, 1600, 100),
+            &[LAPTOP, EXTERNAL],
+            Some(&LAPTOP),
+        );
+        assert_eq!(size, PhysicalSize::new(2000, 1200));
+        assert_eq!(pos, Some(PhysicalPosition::new(1600, 100)));
+    }
+
+    #[test]
+    fn a_window_left_on_an_unplugged_monitor_opens_on_the_primary_and_fits_it() {
+        let (size, pos) = fit(&place(2000, 1200, 1600, 100), &[LAPTOP], Some(&LAPTOP));
+        assert_eq!(pos, None, "the place is on no screen: the system chooses");
+        assert_eq!(
+            size,
+            PhysicalSize::new(1440, 900),
+            "no larger than the screen"
+        );
+    }
+
+    #[test]
+    fn a_stored_size_never_undercuts_the_minimum() {
+        let (size, _) = fit(&place(10, 10, 0, 0), &[LAPTOP], Some(&LAPTOP));
+        assert_eq!(size, PhysicalSize::new(MIN.0, MIN.1));
+    }
 }
