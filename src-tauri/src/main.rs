@@ -290,7 +290,7 @@ fn open_logs(
     if let Ok(mut current) = logs.0.lock() {
         *current = view.clone();
     }
-    let task = tauri::async_runtime::spawn(async move {
+    let work = async move {
         let arrived = tokio::sync::Notify::new();
         let follow = async {
             let mut req = LogRequest {
@@ -340,9 +340,40 @@ fn open_logs(
             }
         };
         tokio::join!(follow, counts);
-    });
-    streams.replace("logs", task);
+    };
+    streams.replace("logs", on_own_thread("berth-logs", work)?);
     Ok(())
+}
+
+/// Runs `work` on a thread of its own with a single-threaded runtime, for streams that carry a
+/// line at a time: the engine connection, the splitting and the view then wake each other
+/// without crossing threads (on the shared runtime, those wake-ups cost more CPU than the lines).
+/// Aborting the returned task stops the work and ends the thread.
+fn on_own_thread<F>(name: &str, work: F) -> Result<JoinHandle<()>, ApiError>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io_error("cannot start a stream", e))?;
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            runtime.block_on(async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    () = work => {}
+                }
+            });
+        })
+        .map_err(|e| io_error("cannot start a stream", e))?;
+    Ok(tauri::async_runtime::spawn(async move {
+        // Held until this task is aborted; dropping it resolves `stopped`.
+        let _stop = stop;
+        std::future::pending::<()>().await;
+    }))
 }
 
 #[tauri::command]
