@@ -146,7 +146,7 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
     [Math.abs(x - bx), Math.abs(x - bx - 170), Math.abs(y - by), Math.abs(y - by - 54)].some((d) => d < 0.01);
   assert.ok(onBorder(ex0, ey0, [x0, y0]), `the edge ended on redis's border before (${ex0},${ey0})`);
   assert.ok(onBorder(ex1, ey1, [x0 + 60, y0 + 90]), `its edges follow it to its new border (${ex1},${ey1})`);
-  assert.equal(await js(`return document.getElementById("service-panel")`), null, "a drag is not a click");
+  assert.equal(await js(`return !!document.getElementById("service-panel")`), false, "a drag is not a click");
   // Reopen the stack: the layout is computed again and the saved place wins.
   await click(`#recent-stacks li[data-path="${stackDir}"] button`);
   await sleep(500);
@@ -189,7 +189,7 @@ test("a stack whose compose file changed is laid out anew, not drawn from its ol
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);
     await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
     await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
-    await until("the scratch stack off the list", async () => (await js(`return document.querySelector('#recent-stacks li[data-path="${dir}"]')`)) === null);
+    await until("the scratch stack off the list", async () => !(await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"]')`)));
   }
 });
 
@@ -214,7 +214,7 @@ test("a broken stack reads as a sentence naming the place and the fix, and the a
   } finally {
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);
     await until("the demo again, without the error", async () =>
-      (await js(`return document.querySelectorAll("g.service").length`)) === 4 && (await js(`return document.querySelector(".banner.error")`)) === null);
+      (await js(`return document.querySelectorAll("g.service").length`)) === 4 && !(await js(`return !!document.querySelector(".banner.error")`)));
   }
 });
 
@@ -244,7 +244,7 @@ test("a published port opens in the browser from the service panel", async () =>
   assert.equal(opened, "https://localhost:18543/", "container port 443 opens as https on the published host port");
   assert.match(await js(`return document.getElementById("notice").textContent`), /Opened https:\/\/localhost:18543\//);
   await clickNode("nginx");
-  await until("the panel closed", async () => (await js(`return document.getElementById("service-panel")`)) === null);
+  await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
 test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", async () => {
@@ -255,7 +255,7 @@ test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", asyn
   await clickNode("app");
   await until("the app panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "app");
   await app.keys("\uE00C");
-  await until("the panel closed by Escape", async () => (await js(`return document.getElementById("service-panel")`)) === null);
+  await until("the panel closed by Escape", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
 test("Stop in the service panel turns that node red", async () => {
