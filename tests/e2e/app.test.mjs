@@ -369,12 +369,14 @@ test("with dockerd stopped a banner says so, and the app recovers by itself", as
   }, 10_000);
   assert.equal(Object.keys(stale).length, 4, "every node greyed: what Docker last said is not shown as current");
   assert.match(await js(`return document.getElementById("summary").textContent`), /unknown while Docker is unreachable/);
+  assert.equal(await js(`return document.getElementById("btn-up").disabled`), true, "nothing to act on until Docker answers");
   await shot("engine-down");
   await until("old dockerd gone", async () => spawnSync("kill", ["-0", pid]).status !== 0, 40_000);
   spawnSync("sh", ["-c", "dockerd >>/tmp/berth-dockerd.log 2>&1 &"]);
   await until("dockerd up", async () => dockerUp(), 60_000);
   await until("banner gone", async () => js(`return !document.getElementById("engine-banner")`), 60_000);
   await until("nodes coloured from live status again", async () => Object.values(await statuses()).every((v) => v !== "unknown"), 30_000);
+  assert.equal(await js(`return document.getElementById("btn-up").disabled`), false, "actions are back");
 });
 
 test("the app writes a rotating log of its commands", async () => {
