@@ -1,7 +1,8 @@
+use berth_engine::{ComposeFailure, EngineError};
 use serde::Serialize;
 
-/// The error codes a caller branches on. Anything else is `Internal`, with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The error codes a caller branches on coarsely; [`ErrorDetail`] says exactly what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No compose file where the user pointed.
@@ -10,23 +11,107 @@ pub enum ErrorCode {
     ComposeInvalid,
     /// A `${VAR:?message}` variable has no value.
     MissingVariable,
-    /// No Docker engine answers; the message says what was tried and what to do.
+    /// No Docker engine answers (or it stopped answering); the message says what to do.
     EngineUnavailable,
-    /// The engine or compose refused an action; the message says why.
+    /// The engine or compose refused an action; the detail says why.
     EngineFailed,
-    /// A service name that the stack does not have.
+    /// A service name that the stack does not have, or one that is not a valid name.
     UnknownService,
     /// A value the user typed is not valid (a filter's regular expression, say).
     InvalidInput,
+    /// Another action runs on this stack; it was not started.
+    Busy,
+    /// The user cancelled the action.
+    Cancelled,
+    /// The action ran out of time.
+    TimedOut,
+    /// No open stack has that session id (closed, or the app restarted).
+    UnknownSession,
     Internal,
 }
 
-/// The one error shape at the UI and CLI boundary: `{code, message}`.
-#[derive(Debug, Clone, Serialize, thiserror::Error)]
+/// What exactly failed, typed, for the UI to branch on (never on the message text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ErrorDetail {
+    /// A host port is taken; `service` is the one that could not start.
+    PortInUse {
+        address: String,
+        service: Option<String>,
+    },
+    /// A service failed its health check; `output` is the last probe output (masked).
+    Unhealthy {
+        service: String,
+        output: Option<String>,
+    },
+    ImageMissing {
+        image: String,
+    },
+    BuildFailed {
+        service: Option<String>,
+        step: Option<String>,
+        last_lines: Vec<String>,
+    },
+    /// Nothing answered at any of these endpoints.
+    DaemonUnreachable {
+        tried: Vec<String>,
+    },
+    /// The endpoint accepted the connection and then said nothing (a frozen daemon).
+    DaemonNotResponding {
+        host: String,
+    },
+    /// `running` is the action in progress on the stack.
+    Busy {
+        running: String,
+    },
+    /// Still not ready when the time ran out: these services, with their state.
+    TimedOut {
+        waiting: Vec<String>,
+    },
+    /// Where the compose files are wrong.
+    Position {
+        file: String,
+        line: u32,
+        column: u32,
+    },
+    MissingVariable {
+        variable: String,
+    },
+    Other {
+        sentence: String,
+    },
+}
+
+/// The one error shape at the UI and CLI boundary: `{code, message, detail}`.
+#[derive(Debug, Clone, Serialize, thiserror::Error, ts_rs::TS)]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    pub detail: Option<ErrorDetail>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
 }
 
 impl From<berth_compose::LoadError> for ApiError {
@@ -37,9 +122,81 @@ impl From<berth_compose::LoadError> for ApiError {
             L::MissingVariable { .. } => ErrorCode::MissingVariable,
             _ => ErrorCode::ComposeInvalid,
         };
+        let detail = match &e {
+            L::MissingVariable { variable, .. } => Some(ErrorDetail::MissingVariable {
+                variable: variable.clone(),
+            }),
+            L::Yaml { pos, .. } | L::InvalidInterpolation { pos, .. } => {
+                Some(ErrorDetail::Position {
+                    file: pos.file.to_string(),
+                    line: pos.line,
+                    column: pos.col,
+                })
+            }
+            _ => None,
+        };
         ApiError {
             code,
             message: e.to_string(),
+            detail,
+        }
+    }
+}
+
+impl From<ComposeFailure> for ErrorDetail {
+    fn from(f: ComposeFailure) -> Self {
+        match f {
+            ComposeFailure::PortInUse { address, service } => {
+                ErrorDetail::PortInUse { address, service }
+            }
+            ComposeFailure::Unhealthy { service, output } => {
+                ErrorDetail::Unhealthy { service, output }
+            }
+            ComposeFailure::ImageMissing { image } => ErrorDetail::ImageMissing { image },
+            ComposeFailure::BuildFailed {
+                service,
+                step,
+                last_lines,
+            } => ErrorDetail::BuildFailed {
+                service,
+                step,
+                last_lines,
+            },
+            ComposeFailure::DaemonUnreachable => ErrorDetail::DaemonUnreachable { tried: vec![] },
+            ComposeFailure::Other { sentence } => ErrorDetail::Other { sentence },
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let message = e.to_string();
+        let (code, detail) = match e {
+            EngineError::Unreachable { tried } => (
+                ErrorCode::EngineUnavailable,
+                Some(ErrorDetail::DaemonUnreachable { tried }),
+            ),
+            EngineError::NotResponding { host } => (
+                ErrorCode::EngineUnavailable,
+                Some(ErrorDetail::DaemonNotResponding { host }),
+            ),
+            EngineError::Disconnected { .. } => (ErrorCode::EngineUnavailable, None),
+            EngineError::Compose { failure, .. } => {
+                let code = if failure == ComposeFailure::DaemonUnreachable {
+                    ErrorCode::EngineUnavailable
+                } else {
+                    ErrorCode::EngineFailed
+                };
+                (code, Some(failure.into()))
+            }
+            EngineError::Cancelled => (ErrorCode::Cancelled, None),
+            EngineError::TimedOut { .. } => (ErrorCode::TimedOut, None),
+            _ => (ErrorCode::EngineFailed, None),
+        };
+        ApiError {
+            code,
+            message,
+            detail,
         }
     }
 }

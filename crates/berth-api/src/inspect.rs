@@ -32,7 +32,7 @@ impl StackRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct InspectView {
     pub project: String,
     pub working_dir: String,
@@ -45,7 +45,7 @@ pub struct InspectView {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ServiceView {
     pub name: String,
     pub image: Option<String>,
@@ -65,7 +65,7 @@ pub struct ServiceView {
     pub restart: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PortView {
     /// `null` means every interface.
     pub host_ip: Option<String>,
@@ -77,7 +77,7 @@ pub struct PortView {
     pub protocol: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct MountView {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -86,7 +86,7 @@ pub struct MountView {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct NetworkView {
     pub name: String,
     pub internal: bool,
@@ -95,14 +95,14 @@ pub struct NetworkView {
     pub services: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct VolumeView {
     pub name: String,
     pub external: bool,
     pub services: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct EdgeView {
     pub from: String,
     pub to: String,
@@ -276,6 +276,12 @@ fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
         edges,
         warnings,
     }
+}
+
+/// The view of an already loaded project.
+pub(crate) fn view_of(project: &Project, show_secrets: bool) -> InspectView {
+    let graph = build_graph(project);
+    view(project, &graph, show_secrets)
 }
 
 /// Opens a stack and describes it: services, ports, networks, volumes, and the connections

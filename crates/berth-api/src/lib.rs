@@ -1,20 +1,33 @@
 //! The API surface shared by the desktop app and the `berth` CLI: one function per user action,
 //! returning view-ready data. Lower crates never depend on this one.
 
+mod action;
+mod connect;
+mod discover;
 mod error;
 mod inspect;
-mod live;
 pub mod log_view;
+mod session;
+mod sessions;
+mod since;
 
+pub use action::{compose_args, valid_service_name, Action};
 pub use berth_compose::diagram::DiagramFormat;
 pub use berth_engine::logs::LogLine;
-pub use berth_engine::model::{HealthState, LogRequest, StatsSample};
-pub use berth_engine::OutputLine;
-pub use error::{ApiError, ErrorCode};
+pub use berth_engine::model::{
+    HealthState, LogRequest, LogStream, PublishedPort, RunState, StatsSample,
+};
+pub use berth_engine::status::{ContainerBrief, Replicas, ServiceStatus, Summary, Tone};
+pub use berth_engine::{Endpoint, OutputLine};
+pub use connect::{Connector, DockerConnector, FakeConnector};
+pub use discover::{discover_projects, discover_projects_on, DiscoveredProject};
+pub use error::{ApiError, ErrorCode, ErrorDetail};
 pub use inspect::{
-    diagram, inspect, EdgeView, InspectView, NetworkView, PortView, ServiceView, StackRequest,
-    VolumeView,
+    diagram, inspect, EdgeView, InspectView, MountView, NetworkView, PortView, ServiceView,
+    StackRequest, VolumeView,
 };
-pub use live::{
-    discover_projects, parse_since, Action, DiscoveredProject, EngineView, OpenStack, StatusView,
+pub use session::{
+    ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, StatusView,
 };
+pub use sessions::{SessionId, Sessions};
+pub use since::parse_since;

@@ -42,7 +42,7 @@ struct Filter {
 }
 
 /// What the UI asked to see: times or not, and in which offset from UTC.
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, ts_rs::TS)]
 pub struct RowOptions {
     pub timestamps: bool,
     /// Minutes east of UTC (JavaScript's `-getTimezoneOffset()`).
@@ -51,7 +51,7 @@ pub struct RowOptions {
 }
 
 /// A run of text with one style, ready to render as a `<span>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Span {
     pub text: String,
     /// CSS classes: `fg0`..`fg15`, `bg0`..`bg15`, `bold`, `dim`, `italic`, `underline`, `mark`.
@@ -63,7 +63,7 @@ pub struct Span {
     pub background: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct LogRow {
     /// The line's number since the view opened; stable while it is kept.
     pub seq: u64,
@@ -74,7 +74,7 @@ pub struct LogRow {
     pub spans: Vec<Span>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct LogWindow {
     /// Rows the view shows now (after the filter).
     pub total: u64,
@@ -85,7 +85,7 @@ pub struct LogWindow {
 }
 
 /// Counts pushed to the UI as lines arrive, so it knows when to ask for a window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LogCounts {
     pub total: u64,
     pub evicted: u64,
@@ -217,9 +217,11 @@ impl LogView {
             .case_insensitive(!query.chars().any(char::is_uppercase))
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| ApiError {
-                code: ErrorCode::InvalidInput,
-                message: format!("The filter is not a valid regular expression: {e}"),
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidInput,
+                    format!("The filter is not a valid regular expression: {e}"),
+                )
             })?;
         self.matches = (self.first_seq..self.next_seq)
             .filter(|seq| self.line(*seq).is_some_and(|(t, _)| matches(&re, t)))

@@ -4,9 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-use berth_api::{
-    parse_since, Action, ApiError, ErrorCode, LogLine, LogRequest, OpenStack, StatusView,
-};
+use berth_api::{parse_since, Action, ApiError, LogLine, LogRequest, OpenStack, StatusView};
 
 use crate::{split_dir, Command};
 
@@ -23,6 +21,8 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
         Command::Status { stack, json, watch } => {
             let open = OpenStack::open(&stack.request(), env)?;
             if watch {
+                // Edits to the compose files show in the next frame.
+                open.watch_files()?;
                 open.watch_status(
                     |v| {
                         let text = if json {
@@ -59,27 +59,20 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             let open = OpenStack::open(&stack.request(), env)?;
             let re = match grep.as_deref().map(regex::Regex::new) {
                 Some(Ok(r)) => Some(r),
-                Some(Err(e)) => {
-                    return Err(ApiError {
-                        code: ErrorCode::Internal,
-                        message: format!("--grep: {e}"),
-                    })
-                }
+                Some(Err(e)) => return Err(ApiError::invalid_input(format!("--grep: {e}"))),
                 None => None,
             };
             let tail = match tail.as_str() {
                 "all" => None,
-                n => Some(n.parse::<u64>().map_err(|_| ApiError {
-                    code: ErrorCode::Internal,
-                    message: format!("--tail takes a number or `all`, not {n:?}"),
+                n => Some(n.parse::<u64>().map_err(|_| {
+                    ApiError::invalid_input(format!("--tail takes a number or `all`, not {n:?}"))
                 })?),
             };
             let since = match since {
-                Some(s) => Some(parse_since(&s, now()).ok_or_else(|| ApiError {
-                    code: ErrorCode::Internal,
-                    message: format!(
+                Some(s) => Some(parse_since(&s, now()).ok_or_else(|| {
+                    ApiError::invalid_input(format!(
                         "--since: cannot read {s:?}; use Unix seconds, RFC 3339, or 30s/10m/2h"
-                    ),
+                    ))
                 })?),
                 None => None,
             };
@@ -90,6 +83,7 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
                 timestamps,
             };
             let width = open
+                .loaded()
                 .project
                 .services
                 .keys()
@@ -127,30 +121,47 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             stack,
             services,
             timeout,
+            remove_orphans,
         } => {
             let (stack, services) = split_dir(stack, services);
             let open = OpenStack::open(&stack.request(), env)?;
-            let v = open
-                .up(&services, progress, Duration::from_secs(timeout))
+            let outcome = open
+                .run_action(
+                    Action::Up { remove_orphans },
+                    &services,
+                    Duration::from_secs(timeout),
+                    progress,
+                    ctrl_c(),
+                )
                 .await?;
-            Ok(status_table(&v))
+            Ok(outcome.status.map(|v| status_table(&v)).unwrap_or_default())
         }
-        Command::Down { stack, volumes } => {
-            let open = OpenStack::open(&stack.request(), env)?;
-            let mut args = vec!["down", "--remove-orphans"];
-            if volumes {
-                args.push("--volumes");
-            }
-            open.compose(&args, progress, ctrl_c()).await?;
-            Ok(String::new())
+        Command::Down {
+            stack,
+            volumes,
+            remove_orphans,
+        } => {
+            act(
+                stack,
+                vec![],
+                env,
+                Action::Down {
+                    volumes,
+                    remove_orphans,
+                },
+            )
+            .await
         }
-        Command::Start { stack, services } => act(stack, services, env, Some(Action::Start)).await,
-        Command::Stop { stack, services } => act(stack, services, env, Some(Action::Stop)).await,
-        Command::Restart { stack, services } => {
-            act(stack, services, env, Some(Action::Restart)).await
-        }
-        Command::Pull { stack, services } => act(stack, services, env, Some(Action::Pull)).await,
-        Command::Rebuild { stack, services } => act(stack, services, env, None).await,
+        Command::Scale {
+            stack,
+            replicas,
+            services,
+        } => act(stack, services, env, Action::Scale { replicas }).await,
+        Command::Start { stack, services } => act(stack, services, env, Action::Start).await,
+        Command::Stop { stack, services } => act(stack, services, env, Action::Stop).await,
+        Command::Restart { stack, services } => act(stack, services, env, Action::Restart).await,
+        Command::Pull { stack, services } => act(stack, services, env, Action::Pull).await,
+        Command::Rebuild { stack, services } => act(stack, services, env, Action::Rebuild).await,
         Command::Stats {
             stack,
             services,
@@ -212,19 +223,23 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
     }
 }
 
-/// A lifecycle action on some services; `None` is rebuild.
+/// A lifecycle action on some services (all when none are named); Ctrl-C cancels it.
 async fn act(
     stack: crate::StackArgs,
     services: Vec<String>,
     env: HashMap<String, String>,
-    action: Option<Action>,
+    action: Action,
 ) -> Result<String, ApiError> {
     let (stack, services) = split_dir(stack, services);
     let open = OpenStack::open(&stack.request(), env)?;
-    match action {
-        Some(a) => open.act(a, &services, progress).await?,
-        None => open.rebuild(&services, progress).await?,
-    }
+    open.run_action(
+        action,
+        &services,
+        Duration::from_secs(180),
+        progress,
+        ctrl_c(),
+    )
+    .await?;
     Ok(String::new())
 }
 
@@ -278,13 +293,10 @@ fn status_table(v: &StatusView) -> String {
         "service", "state", "health", "replicas", "restarts", "uptime"
     );
     for s in &v.services {
-        let health = s
-            .health
-            .map(|h| format!("{h:?}").to_lowercase())
-            .unwrap_or_else(|| "-".into());
+        let health = s.health.map(|h| h.as_str()).unwrap_or("-");
         let state = match s.exit_code {
-            Some(code) => format!("{} ({code})", s.state),
-            None => s.state.to_owned(),
+            Some(code) => format!("{} ({code})", s.state.as_str()),
+            None => s.state.as_str().to_owned(),
         };
         let uptime = s.uptime.as_deref().unwrap_or("-");
         let ports: Vec<String> = s

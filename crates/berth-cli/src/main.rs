@@ -158,6 +158,9 @@ enum Command {
         /// Seconds to wait for health before giving up
         #[arg(long, default_value_t = 180)]
         timeout: u64,
+        /// Also remove containers of this project that no compose file here declares
+        #[arg(long)]
+        remove_orphans: bool,
     },
     /// Stop and remove the stack's containers and networks
     Down {
@@ -166,6 +169,18 @@ enum Command {
         /// Also remove the stack's named volumes (deletes data)
         #[arg(short = 'v', long)]
         volumes: bool,
+        /// Also remove containers of this project that no compose file here declares
+        #[arg(long)]
+        remove_orphans: bool,
+    },
+    /// Run N containers of each named service
+    Scale {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// How many containers
+        #[arg(long)]
+        replicas: u32,
+        services: Vec<String>,
     },
     /// Start existing containers of services
     Start {
@@ -221,10 +236,7 @@ fn main() -> ExitCode {
             .build()
         {
             Ok(rt) => rt.block_on(live::run(live, env)),
-            Err(e) => Err(berth_api::ApiError {
-                code: berth_api::ErrorCode::Internal,
-                message: e.to_string(),
-            }),
+            Err(e) => Err(berth_api::ApiError::internal(e.to_string())),
         },
     };
     finish(result)

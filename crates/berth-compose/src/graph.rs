@@ -2,13 +2,12 @@
 //! every connection. No edge is drawn without a line in a file that shows it.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::load::display_path;
-use crate::model::{DependencyCondition, MountKind, Project, Service};
+use crate::model::{DependencyCondition, Project, Service};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -329,7 +328,7 @@ fn is_host_style_key(key: &str) -> bool {
 pub fn build_graph(project: &Project) -> Graph {
     let hosts = HostTable::new(project);
     let mut edges: Vec<Edge> = Vec::new();
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let push = |edges: &mut Vec<Edge>, e: Edge| {
         if e.from == e.to {
             return;
@@ -448,7 +447,7 @@ pub fn build_graph(project: &Project) -> Graph {
                 }
             }
         }
-        for conf in nginx_configs(project, svc, &mut warnings) {
+        for conf in project.configs.get(&svc.name).into_iter().flatten() {
             let upstreams = parse_upstreams(&conf.text);
             let shown = display_path(&project.working_dir, &conf.path);
             for pass in parse_nginx(&conf.text) {
@@ -517,94 +516,6 @@ fn pass_host(target: &str) -> &str {
     let rest = target.split_once("://").map(|(_, r)| r).unwrap_or(target);
     let hostport = rest.split(['/', '?']).next().unwrap_or_default();
     strip_port(hostport)
-}
-
-struct ConfFile {
-    path: std::path::PathBuf,
-    text: String,
-}
-
-const MAX_CONF_FILES: usize = 64;
-const MAX_CONF_BYTES: u64 = 1 << 20;
-
-fn is_conf_name(p: &Path) -> bool {
-    let n = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    n.ends_with(".conf")
-        || n.ends_with(".conf.template")
-        || n == "nginx.conf"
-        || n.ends_with(".nginx")
-}
-
-/// nginx configuration files the service bind-mounts from inside the project, read from the host
-/// side of the mount.
-fn nginx_configs(project: &Project, svc: &Service, warnings: &mut Vec<String>) -> Vec<ConfFile> {
-    let mut out = Vec::new();
-    for m in &svc.volumes {
-        if m.kind != MountKind::Bind {
-            continue;
-        }
-        let Some(src) = m.source.as_deref() else {
-            continue;
-        };
-        let src = Path::new(src);
-        if !src.starts_with(&project.working_dir) {
-            continue;
-        }
-        let nginx_target = [
-            "/etc/nginx",
-            "/usr/local/openresty",
-            "/etc/openresty",
-            "/usr/local/nginx",
-        ]
-        .iter()
-        .any(|t| m.target.starts_with(t));
-        let mut candidates = Vec::new();
-        if src.is_file() {
-            if nginx_target || is_conf_name(src) {
-                candidates.push(src.to_path_buf());
-            }
-        } else if src.is_dir() && nginx_target {
-            collect_confs(src, 2, &mut candidates);
-        }
-        for path in candidates {
-            if out.len() >= MAX_CONF_FILES {
-                break;
-            }
-            let too_big = std::fs::metadata(&path)
-                .map(|md| md.len() > MAX_CONF_BYTES)
-                .unwrap_or(true);
-            if too_big {
-                continue;
-            }
-            match std::fs::read_to_string(&path) {
-                Ok(text) => out.push(ConfFile { path, text }),
-                Err(e) => warnings.push(format!(
-                    "cannot read {} mounted by {}: {e}",
-                    display_path(&project.working_dir, &path),
-                    svc.name
-                )),
-            }
-        }
-    }
-    out
-}
-
-fn collect_confs(dir: &Path, depth: u32, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_file() && is_conf_name(&p) {
-            out.push(p);
-        } else if p.is_dir() && depth > 0 {
-            collect_confs(&p, depth - 1, out);
-        }
-    }
 }
 
 /// A `*_pass` directive: where it sends requests, and the line that says so.

@@ -20,6 +20,20 @@ pub struct Project {
     pub networks: IndexMap<String, Network>,
     pub volumes: IndexMap<String, NamedVolume>,
     pub warnings: Vec<String>,
+    /// nginx configs each service bind-mounts from the project, by service.
+    pub configs: IndexMap<String, Vec<ConfFile>>,
+    /// Every file the load read or looked for (compose files, `extends` files, env files,
+    /// mounted configs), and the folders whose new config files would change the picture: what
+    /// a session watches to reload by itself.
+    pub sources: Vec<PathBuf>,
+    pub watch_dirs: Vec<PathBuf>,
+}
+
+/// A config file read from the host side of a bind mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfFile {
+    pub path: PathBuf,
+    pub text: String,
 }
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! The bollard implementation of [`Engine`]. This is the only module that sees bollard types.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
 use bollard::models::ContainerStatsResponse;
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
@@ -12,82 +13,24 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::endpoint::{candidate_endpoints, Endpoint};
 use crate::engine::{BoxStream, Engine};
 use crate::error::EngineError;
 use crate::model::*;
 
-/// Where to look for an engine, in order: `DOCKER_HOST`, the current Docker context, then the
-/// usual sockets of Docker Engine, Docker Desktop and Podman.
-pub fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
-    if let Some(h) = env.get("DOCKER_HOST").filter(|h| !h.is_empty()) {
-        return vec![h.clone()];
-    }
-    let home = env
-        .get("HOME")
-        .or_else(|| env.get("USERPROFILE"))
-        .map(PathBuf::from);
-    if let Some(home) = &home {
-        if let Some(h) = context_host(home, env.get("DOCKER_CONTEXT").map(String::as_str)) {
-            return vec![h];
-        }
-    }
-    let mut out = Vec::new();
-    if cfg!(windows) {
-        out.push("npipe:////./pipe/docker_engine".to_owned());
-        out.push("npipe:////./pipe/podman-machine-default".to_owned());
-        return out;
-    }
-    out.push("unix:///var/run/docker.sock".to_owned());
-    if let Some(home) = &home {
-        out.push(format!("unix://{}/.docker/run/docker.sock", home.display()));
-        out.push(format!(
-            "unix://{}/.docker/desktop/docker.sock",
-            home.display()
-        ));
-    }
-    if let Some(xdg) = env.get("XDG_RUNTIME_DIR") {
-        out.push(format!("unix://{xdg}/podman/podman.sock"));
-    }
-    out.push("unix:///run/podman/podman.sock".to_owned());
-    out
-}
-
-/// The endpoint of the current Docker context (`DOCKER_CONTEXT` or `currentContext` in
-/// ~/.docker/config.json), unless it is `default`.
-fn context_host(home: &Path, explicit: Option<&str>) -> Option<String> {
-    let name = match explicit {
-        Some(n) => n.to_owned(),
-        None => {
-            let cfg = std::fs::read_to_string(home.join(".docker/config.json")).ok()?;
-            let v: serde_json::Value = serde_json::from_str(&cfg).ok()?;
-            v.get("currentContext")?.as_str()?.to_owned()
-        }
-    };
-    if name.is_empty() || name == "default" {
-        return None;
-    }
-    let meta_dir = home.join(".docker/contexts/meta");
-    for entry in std::fs::read_dir(meta_dir).ok()?.flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path().join("meta.json")) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        if v.get("Name").and_then(|n| n.as_str()) == Some(name.as_str()) {
-            return v
-                .pointer("/Endpoints/docker/Host")
-                .and_then(|h| h.as_str())
-                .map(str::to_owned);
-        }
-    }
-    None
-}
+/// How long a connection attempt may take before the engine counts as "not responding": a
+/// frozen daemon (`kill -STOP`) accepts the socket and never answers, and bollard alone would
+/// wait two minutes.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Every later request's wait for the engine's response headers. Streams (events, logs, stats)
+/// send headers at once, so this bounds only requests that hang.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
 pub struct DockerEngine {
     docker: Docker,
-    host: String,
+    endpoint: Endpoint,
+    info: EngineInfo,
 }
 
 fn map_err(host: &str, e: bollard::errors::Error) -> EngineError {
@@ -99,6 +42,9 @@ fn map_err(host: &str, e: bollard::errors::Error) -> EngineError {
             status: status_code,
             message,
         },
+        bollard::errors::Error::RequestTimeoutError => EngineError::NotResponding {
+            host: host.to_owned(),
+        },
         other => EngineError::Disconnected {
             host: host.to_owned(),
             message: other.to_string(),
@@ -107,35 +53,95 @@ fn map_err(host: &str, e: bollard::errors::Error) -> EngineError {
 }
 
 impl DockerEngine {
-    /// Connects to the first engine that answers among [`candidate_hosts`], negotiating the API
-    /// version down to what the daemon speaks (Docker 20.10 speaks 1.41).
+    /// Connects to the first engine that answers among [`candidate_endpoints`].
     pub async fn connect(env: &HashMap<String, String>) -> Result<Self, EngineError> {
-        let tried = candidate_hosts(env);
-        for host in &tried {
-            if let Some(path) = host.strip_prefix("unix://") {
+        let candidates = candidate_endpoints(env);
+        let tried: Vec<String> = candidates.iter().map(|e| e.host.clone()).collect();
+        let mut frozen = None;
+        for endpoint in candidates {
+            if let Some(path) = endpoint.host.strip_prefix("unix://") {
                 if !Path::new(path).exists() {
                     continue;
                 }
             }
-            let Ok(docker) = Docker::connect_with_host(host) else {
-                continue;
-            };
-            let Ok(docker) = docker.negotiate_version().await else {
-                continue;
-            };
-            if docker.ping().await.is_ok() {
-                return Ok(DockerEngine {
-                    docker,
-                    host: host.clone(),
-                });
+            match Self::connect_to(&endpoint).await {
+                Ok(e) => return Ok(e),
+                Err(e @ EngineError::NotResponding { .. }) => frozen = Some(e),
+                Err(_) => {}
             }
         }
-        Err(EngineError::Unreachable { tried })
+        Err(frozen.unwrap_or(EngineError::Unreachable { tried }))
+    }
+
+    /// Connects to exactly this endpoint, negotiating the API version down to what the daemon
+    /// speaks (Docker 20.10 speaks 1.41), within [`CONNECT_TIMEOUT`].
+    pub async fn connect_to(endpoint: &Endpoint) -> Result<Self, EngineError> {
+        let host = endpoint.host.clone();
+        let unreachable = || EngineError::Unreachable {
+            tried: vec![host.clone()],
+        };
+        let docker = client_for(endpoint).map_err(|_| unreachable())?;
+        let attempt = async {
+            let docker = docker.negotiate_version().await?;
+            let v = docker.version().await?;
+            Ok::<_, bollard::errors::Error>((docker, v))
+        };
+        let (docker, v) = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+            Err(_) => return Err(EngineError::NotResponding { host }),
+            Ok(Err(bollard::errors::Error::RequestTimeoutError)) => {
+                return Err(EngineError::NotResponding { host })
+            }
+            Ok(Err(_)) => return Err(unreachable()),
+            Ok(Ok(ok)) => ok,
+        };
+        Ok(DockerEngine {
+            docker: docker.with_timeout(REQUEST_TIMEOUT),
+            info: EngineInfo {
+                host: host.clone(),
+                version: v.version.unwrap_or_default(),
+                api_version: v.api_version.unwrap_or_default(),
+            },
+            endpoint: endpoint.clone(),
+        })
     }
 
     pub fn host(&self) -> &str {
-        &self.host
+        &self.endpoint.host
     }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+/// A bollard client for one endpoint, with its TLS material when it has some; no environment
+/// is read here, so bollard reaches the same engine as the compose child.
+fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
+    let secs = CONNECT_TIMEOUT.as_secs();
+    let version = bollard::API_DEFAULT_VERSION;
+    let host = endpoint.host.as_str();
+    if let Some(tls) = &endpoint.tls {
+        let (key, cert, ca) = (
+            tls.dir.join("key.pem"),
+            tls.dir.join("cert.pem"),
+            tls.dir.join("ca.pem"),
+        );
+        return Docker::connect_with_ssl(host, &key, &cert, &ca, secs, version);
+    }
+    #[cfg(unix)]
+    if host.starts_with("unix://") {
+        return Docker::connect_with_unix(host, secs, version);
+    }
+    #[cfg(windows)]
+    if host.starts_with("npipe://") {
+        return Docker::connect_with_named_pipe(host, secs, version);
+    }
+    if host.starts_with("tcp://") || host.starts_with("http://") {
+        return Docker::connect_with_http(host, secs, version);
+    }
+    Err(bollard::errors::Error::UnsupportedURISchemeError {
+        uri: host.to_owned(),
+    })
 }
 
 fn state_of(s: Option<ContainerStateStatusEnum>) -> RunState {
@@ -306,16 +312,21 @@ pub(crate) fn sample_of(c: &ContainerInfo, r: &ContainerStatsResponse) -> StatsS
 
 impl Engine for DockerEngine {
     async fn info(&self) -> Result<EngineInfo, EngineError> {
-        let v = self
-            .docker
-            .version()
-            .await
-            .map_err(|e| map_err(&self.host, e))?;
-        Ok(EngineInfo {
-            host: self.host.clone(),
-            version: v.version.unwrap_or_default(),
-            api_version: v.api_version.unwrap_or_default(),
-        })
+        // Asked once while connecting; the version of a daemon does not change under a
+        // connection (a restarted daemon drops it, and the reconnect asks again).
+        Ok(self.info.clone())
+    }
+
+    async fn ping(&self) -> Result<(), EngineError> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.docker.ping()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(bollard::errors::Error::RequestTimeoutError)) | Err(_) => {
+                Err(EngineError::NotResponding {
+                    host: self.endpoint.host.clone(),
+                })
+            }
+            Ok(Err(e)) => Err(map_err(self.host(), e)),
+        }
     }
 
     async fn project_containers(
@@ -336,7 +347,7 @@ impl Engine for DockerEngine {
                     .build(),
             ))
             .await
-            .map_err(|e| map_err(&self.host, e))?;
+            .map_err(|e| map_err(self.host(), e))?;
         let ids: Vec<String> = list.into_iter().filter_map(|c| c.id).collect();
         // Inspect them concurrently: a summary lacks health, restarts and exit codes.
         let inspected = futures_util::future::join_all(ids.iter().map(|id| self.inspect(id))).await;
@@ -360,7 +371,7 @@ impl Engine for DockerEngine {
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
-            Err(e) => Err(map_err(&self.host, e)),
+            Err(e) => Err(map_err(self.host(), e)),
         }
     }
 
@@ -374,7 +385,7 @@ impl Engine for DockerEngine {
             .since(&since_unix.to_string())
             .filters(&filters)
             .build();
-        let host = self.host.clone();
+        let host = self.endpoint.host.clone();
         let stream = self.docker.events(Some(opts)).map(move |r| {
             let m = r.map_err(|e| map_err(&host, e))?;
             let actor = m.actor.unwrap_or_default();
@@ -405,7 +416,7 @@ impl Engine for DockerEngine {
         if let Some(s) = request.since {
             b = b.since(i32::try_from(s).unwrap_or(i32::MAX));
         }
-        let host = self.host.clone();
+        let host = self.endpoint.host.clone();
         let stream = self.docker.logs(id, Some(b.build())).map(move |r| {
             use bollard::container::LogOutput;
             let out = r.map_err(|e| map_err(&host, e))?;
@@ -432,7 +443,7 @@ impl Engine for DockerEngine {
 
 impl DockerEngine {
     fn stats_stream(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
-        let host = self.host.clone();
+        let host = self.endpoint.host.clone();
         let c = container.clone();
         let opts = StatsOptionsBuilder::new()
             .stream(true)
@@ -443,53 +454,5 @@ impl DockerEngine {
                 .stats(&container.id, Some(opts))
                 .map(move |r| r.map(|r| sample_of(&c, &r)).map_err(|e| map_err(&host, e))),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_host_wins_then_defaults_in_order() {
-        let env = HashMap::from([("DOCKER_HOST".to_owned(), "tcp://10.0.0.5:2376".to_owned())]);
-        assert_eq!(candidate_hosts(&env), vec!["tcp://10.0.0.5:2376"]);
-        let env = HashMap::from([
-            ("HOME".to_owned(), "/nonexistent-home".to_owned()),
-            ("XDG_RUNTIME_DIR".to_owned(), "/run/user/1000".to_owned()),
-        ]);
-        let hosts = candidate_hosts(&env);
-        if !cfg!(windows) {
-            assert_eq!(hosts[0], "unix:///var/run/docker.sock");
-            assert!(
-                hosts.contains(&"unix:///nonexistent-home/.docker/run/docker.sock".to_owned()),
-                "Docker Desktop's socket"
-            );
-            assert!(
-                hosts.contains(&"unix:///run/user/1000/podman/podman.sock".to_owned()),
-                "Podman's socket"
-            );
-        }
-    }
-
-    #[test]
-    fn current_context_endpoint_is_used() {
-        let home = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(home.path().join(".docker/contexts/meta/abc")).expect("mkdir");
-        std::fs::write(
-            home.path().join(".docker/config.json"),
-            r#"{"currentContext":"remote"}"#,
-        )
-        .expect("write");
-        std::fs::write(
-            home.path().join(".docker/contexts/meta/abc/meta.json"),
-            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"ssh://me@build-box"}}}"#,
-        )
-        .expect("write");
-        let env = HashMap::from([(
-            "HOME".to_owned(),
-            home.path().to_string_lossy().into_owned(),
-        )]);
-        assert_eq!(candidate_hosts(&env), vec!["ssh://me@build-box"]);
     }
 }

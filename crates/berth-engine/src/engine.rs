@@ -14,6 +14,10 @@ pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, EngineError>> + Send
 pub trait Engine: Send + Sync + 'static {
     fn info(&self) -> impl Future<Output = Result<EngineInfo, EngineError>> + Send;
 
+    /// A cheap request that proves the daemon still answers; a frozen one yields
+    /// [`EngineError::NotResponding`] within seconds.
+    fn ping(&self) -> impl Future<Output = Result<(), EngineError>> + Send;
+
     /// Containers of one compose project (or of every project when `None`), by label.
     fn project_containers(
         &self,

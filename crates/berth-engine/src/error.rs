@@ -15,6 +15,10 @@ pub enum EngineError {
     #[error("Docker is not running: no engine answered at {}. Start Docker (Docker Desktop, `sudo systemctl start docker`, or `dockerd`) and Berth reconnects by itself.", tried.join(", "))]
     Unreachable { tried: Vec<String> },
 
+    /// The engine accepted the connection but did not answer in time (a frozen daemon).
+    #[error("Docker is not responding at {host}: it accepted the connection but did not answer within 5 s. If dockerd is stopped or overloaded, restart it (`sudo systemctl restart docker`, or restart Docker Desktop); Berth reconnects by itself.")]
+    NotResponding { host: String },
+
     /// The connection dropped or a request failed in transport.
     #[error("lost the connection to the Docker engine at {host}: {message}")]
     Disconnected { host: String, message: String },
@@ -23,9 +27,16 @@ pub enum EngineError {
     #[error("the Docker engine refused: {message}")]
     Api { status: u16, message: String },
 
-    /// A compose command failed; `message` is already the user-facing sentence.
-    #[error("{message}")]
-    Compose { message: String, output: String },
+    /// A compose command failed: what went wrong, typed, and the (bounded, masked) output.
+    #[error("{failure}")]
+    Compose {
+        failure: crate::ComposeFailure,
+        output: String,
+    },
+
+    /// A compose command ran longer than it may.
+    #[error("compose did not finish within {secs} s and was stopped")]
+    TimedOut { secs: u64 },
 
     #[error("cancelled")]
     Cancelled,
@@ -39,7 +50,9 @@ impl EngineError {
     pub fn is_connection(&self) -> bool {
         matches!(
             self,
-            EngineError::Unreachable { .. } | EngineError::Disconnected { .. }
+            EngineError::Unreachable { .. }
+                | EngineError::Disconnected { .. }
+                | EngineError::NotResponding { .. }
         )
     }
 }

@@ -15,6 +15,9 @@ use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest,
 pub struct FakeEngine {
     containers: Arc<Mutex<HashMap<String, ContainerInfo>>>,
     events: broadcast::Sender<EngineEvent>,
+    /// A frozen fake keeps its event stream open but answers no ping, like `kill -STOP dockerd`.
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+    logs: Arc<Mutex<HashMap<String, Vec<LogChunk>>>>,
 }
 
 impl Default for FakeEngine {
@@ -29,6 +32,8 @@ impl FakeEngine {
         FakeEngine {
             containers: Arc::new(Mutex::new(HashMap::new())),
             events,
+            frozen: Default::default(),
+            logs: Default::default(),
         }
     }
 
@@ -46,6 +51,18 @@ impl FakeEngine {
             m.insert(c.id.clone(), c);
         }
         let _ = self.events.send(ev);
+    }
+
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen
+            .store(frozen, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What `logs` of container `id` returns (the whole history; no follow).
+    pub fn set_logs(&self, id: &str, chunks: Vec<LogChunk>) {
+        if let Ok(mut m) = self.logs.lock() {
+            m.insert(id.to_owned(), chunks);
+        }
     }
 
     pub fn remove(&self, id: &str) {
@@ -70,6 +87,15 @@ impl Engine for FakeEngine {
             version: "0".into(),
             api_version: "1.41".into(),
         })
+    }
+
+    async fn ping(&self) -> Result<(), EngineError> {
+        if self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::NotResponding {
+                host: "fake://".into(),
+            });
+        }
+        Ok(())
     }
 
     async fn project_containers(
@@ -106,8 +132,14 @@ impl Engine for FakeEngine {
         Box::pin(stream)
     }
 
-    fn logs(&self, _id: &str, _request: &LogRequest) -> BoxStream<LogChunk> {
-        Box::pin(futures_util::stream::empty())
+    fn logs(&self, id: &str, _request: &LogRequest) -> BoxStream<LogChunk> {
+        let chunks = self
+            .logs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id).cloned())
+            .unwrap_or_default();
+        Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok)))
     }
 
     fn stats(&self, _container: &ContainerInfo) -> BoxStream<StatsSample> {

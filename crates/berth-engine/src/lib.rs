@@ -4,6 +4,7 @@
 
 mod compose_cli;
 mod docker;
+pub mod endpoint;
 mod engine;
 mod error;
 pub mod fake;
@@ -12,7 +13,11 @@ pub mod model;
 pub mod status;
 pub mod watch;
 
-pub use compose_cli::{explain_failure, ComposeCli, ComposeFlavor, ComposeTarget, OutputLine};
-pub use docker::{candidate_hosts, DockerEngine};
+pub use compose_cli::{
+    explain_failure, resolve_program, BoundedLines, ComposeArgs, ComposeCli, ComposeFailure,
+    ComposeFlavor, ComposeTarget, Masker, OutputLine, RunOptions,
+};
+pub use docker::{DockerEngine, CONNECT_TIMEOUT};
+pub use endpoint::{candidate_endpoints, candidate_hosts, Endpoint, EndpointSource};
 pub use engine::{BoxStream, Engine};
 pub use error::EngineError;

@@ -15,7 +15,7 @@ use crate::error::EngineError;
 use crate::model::{ContainerInfo, LogRequest, LogStream};
 use crate::status::parse_rfc3339;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LogLine {
     pub service: String,
     pub container: String,
@@ -24,6 +24,7 @@ pub struct LogLine {
     pub timestamp: String,
     /// For ordering: seconds * 1e9 + nanoseconds.
     #[serde(skip)]
+    #[ts(skip)]
     pub ts_nano: i128,
     /// The line without its newline; ANSI colour codes kept.
     pub text: String,
@@ -43,10 +44,18 @@ fn ts_nano(ts: &str) -> i128 {
     secs * 1_000_000_000 + nanos
 }
 
-/// Turns the engine's byte chunks into lines, carrying a partial line to the next chunk.
+/// The longest log line kept whole. A longer one (a 64 MB JSON blob on one line, or a progress
+/// bar redrawn with `\r` for an hour) is cut here and its rest dropped up to the next newline,
+/// so memory stays bounded and the work stays linear in the bytes.
+pub const MAX_LOG_LINE: usize = 256 * 1024;
+
+/// Turns the engine's byte chunks into lines, carrying a partial line (at most
+/// [`MAX_LOG_LINE`] bytes) to the next chunk. Each byte is looked at once.
 #[derive(Default)]
 pub struct LineSplitter {
     partial: [Vec<u8>; 2],
+    /// The partial line of each stream went over the limit: skip to its next newline.
+    cut: [bool; 2],
     /// Whether the engine was asked to stamp lines (then each starts with an RFC 3339 time).
     stamped: bool,
 }
@@ -54,8 +63,8 @@ pub struct LineSplitter {
 impl LineSplitter {
     pub fn new(stamped: bool) -> Self {
         LineSplitter {
-            partial: Default::default(),
             stamped,
+            ..Default::default()
         }
     }
 
@@ -70,27 +79,49 @@ impl LineSplitter {
             LogStream::Stdout => 0,
             LogStream::Stderr => 1,
         };
+        let mut rest = bytes;
+        while let Some(pos) = rest.iter().position(|b| *b == b'\n') {
+            let (line, after) = (&rest[..pos], &rest[pos + 1..]);
+            rest = after;
+            if self.partial[idx].is_empty() && !self.cut[idx] {
+                out.push(make_line(container, stream, clip(line), self.stamped));
+                continue;
+            }
+            self.append(idx, line);
+            let whole = std::mem::take(&mut self.partial[idx]);
+            self.cut[idx] = false;
+            out.push(make_line(container, stream, &whole, self.stamped));
+        }
+        self.append(idx, rest);
+    }
+
+    fn append(&mut self, idx: usize, bytes: &[u8]) {
+        if self.cut[idx] {
+            return;
+        }
         let buf = &mut self.partial[idx];
-        buf.extend_from_slice(bytes);
-        while let Some(pos) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=pos).collect();
-            out.push(make_line(
-                container,
-                stream,
-                &line[..line.len() - 1],
-                self.stamped,
-            ));
+        let room = MAX_LOG_LINE - buf.len();
+        if bytes.len() > room {
+            buf.extend_from_slice(&bytes[..room]);
+            self.cut[idx] = true;
+        } else {
+            buf.extend_from_slice(bytes);
         }
     }
 
     pub fn finish(&mut self, container: &ContainerInfo, out: &mut Vec<LogLine>) {
         for (idx, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
+            self.cut[idx] = false;
             if !self.partial[idx].is_empty() {
                 let line = std::mem::take(&mut self.partial[idx]);
                 out.push(make_line(container, stream, &line, self.stamped));
             }
         }
     }
+}
+
+fn clip(line: &[u8]) -> &[u8] {
+    &line[..line.len().min(MAX_LOG_LINE)]
 }
 
 fn make_line(container: &ContainerInfo, stream: LogStream, raw: &[u8], stamped: bool) -> LogLine {
@@ -393,5 +424,31 @@ mod tests {
         assert_eq!(b.search("even").count(), 1);
         let re = Regex::new(r"line [79]").unwrap();
         assert_eq!(b.search_regex(&re).count(), 2);
+    }
+
+    #[test]
+    fn a_huge_line_is_bounded_and_split_in_linear_time() {
+        let c = container();
+        let mut s = LineSplitter::new(false);
+        let mut out = Vec::new();
+        let chunk = vec![b'x'; 64 * 1024];
+        // 64 MiB of one line, in 64 KiB chunks as the engine sends them.
+        for _ in 0..1024 {
+            s.push(&c, LogStream::Stdout, &chunk, &mut out);
+        }
+        assert!(out.is_empty(), "no newline yet");
+        s.push(&c, LogStream::Stdout, b"\nnext\n", &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[0].text.len(),
+            MAX_LOG_LINE,
+            "the giant line is cut at the limit"
+        );
+        assert_eq!(out[1].text, "next", "and the stream carries on");
+        // Many lines in one chunk: one pass.
+        let many = "line\n".repeat(200_000);
+        out.clear();
+        s.push(&c, LogStream::Stdout, many.as_bytes(), &mut out);
+        assert_eq!(out.len(), 200_000);
     }
 }

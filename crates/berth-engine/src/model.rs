@@ -11,7 +11,7 @@ pub const LABEL_ONEOFF: &str = "com.docker.compose.oneoff";
 pub const LABEL_CONFIG_HASH: &str = "com.docker.compose.config-hash";
 pub const LABEL_PODMAN_PROJECT: &str = "io.podman.compose.project";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
     Running,
@@ -39,12 +39,22 @@ impl RunState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     Starting,
     Healthy,
     Unhealthy,
+}
+
+impl HealthState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Starting => "starting",
+            HealthState::Healthy => "healthy",
+            HealthState::Unhealthy => "unhealthy",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,7 +66,7 @@ pub struct Health {
     pub last_exit_code: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PublishedPort {
     pub host_ip: String,
     pub host_port: u16,
@@ -87,10 +97,10 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
 }
 
-#[cfg(test)]
 impl ContainerInfo {
-    /// A container of project `p` for unit tests.
-    pub(crate) fn for_test(id: &str, service: &str, number: u32, state: RunState) -> Self {
+    /// A container of project `p` for unit tests (here and in the crates above, with the fake).
+    #[doc(hidden)]
+    pub fn for_test(id: &str, service: &str, number: u32, state: RunState) -> Self {
         ContainerInfo {
             id: id.into(),
             name: format!("p_{service}_{number}"),
@@ -124,7 +134,7 @@ pub struct EngineEvent {
     pub exit_code: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LogStream {
     Stdout,
@@ -159,7 +169,7 @@ pub struct EngineInfo {
 }
 
 /// One resource sample of a container, computed the way `docker stats` does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct StatsSample {
     pub container: String,
     pub service: Option<String>,

@@ -11,27 +11,77 @@ pub struct DeclaredService {
     pub replicas: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Replicas {
     pub running: u32,
     pub declared: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ContainerBrief {
     pub id: String,
     pub name: String,
-    pub state: &'static str,
+    pub state: RunState,
     pub health: Option<HealthState>,
     pub exit_code: Option<i64>,
     pub restarts: i64,
     pub started_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How a service's state reads at a glance: the colour of its node and pill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Good,
+    Warn,
+    Bad,
+    Idle,
+}
+
+impl Tone {
+    fn of(state: RunState, health: Option<HealthState>) -> Tone {
+        match (state, health) {
+            (RunState::Running, Some(HealthState::Unhealthy)) => Tone::Bad,
+            (RunState::Running, Some(HealthState::Starting)) => Tone::Warn,
+            (RunState::Running, _) => Tone::Good,
+            (RunState::Restarting, _) => Tone::Warn,
+            // A service that is down is red, whatever its exit code: the stack is not whole.
+            (RunState::Exited | RunState::Dead, _) => Tone::Bad,
+            _ => Tone::Idle,
+        }
+    }
+}
+
+/// The stack in one line: "4 running · 1 unhealthy · 0 exited".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct Summary {
+    pub running: u32,
+    pub unhealthy: u32,
+    pub exited: u32,
+    pub text: String,
+}
+
+impl Summary {
+    pub fn of(services: &[ServiceStatus]) -> Summary {
+        let count =
+            |f: &dyn Fn(&ServiceStatus) -> bool| services.iter().filter(|s| f(s)).count() as u32;
+        let running = count(&|s| s.state == RunState::Running);
+        let unhealthy = count(&|s| s.health == Some(HealthState::Unhealthy));
+        let exited = count(&|s| s.state == RunState::Exited);
+        Summary {
+            running,
+            unhealthy,
+            exited,
+            text: format!("{running} running · {unhealthy} unhealthy · {exited} exited"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ServiceStatus {
     pub name: String,
-    pub state: &'static str,
+    pub state: RunState,
+    pub tone: Tone,
     pub health: Option<HealthState>,
     /// Output of the last health probe of the least healthy container.
     pub health_output: Option<String>,
@@ -59,7 +109,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
+    // `get`, not slicing: byte 19 may sit inside a multibyte character of a bad input.
+    let mut rest = s.get(19..)?;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.chars().take_while(|c| c.is_ascii_digit()).count();
         rest = &frac[digits..];
@@ -68,7 +119,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         "Z" | "z" => 0,
         r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
             let sign = if r.starts_with('-') { -1 } else { 1 };
-            sign * (r[1..3].parse::<i64>().ok()? * 3600 + r[4..6].parse::<i64>().ok()? * 60)
+            sign * (r.get(1..3)?.parse::<i64>().ok()? * 3600
+                + r.get(4..6)?.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
@@ -173,10 +225,12 @@ fn service_status(
     };
     let mut ports: Vec<_> = mine.iter().flat_map(|c| c.ports.iter().cloned()).collect();
     ports.dedup();
+    let health = least_healthy.map(|h| h.status);
     ServiceStatus {
         name,
-        state: state.as_str(),
-        health: least_healthy.map(|h| h.status),
+        state,
+        tone: Tone::of(state, health),
+        health,
         health_output: least_healthy.and_then(|h| h.last_output.clone()),
         failing_streak: least_healthy.map(|h| h.failing_streak).unwrap_or(0),
         exit_code,
@@ -192,7 +246,7 @@ fn service_status(
             .map(|c| ContainerBrief {
                 id: c.id.chars().take(12).collect(),
                 name: c.name.clone(),
-                state: c.state.as_str(),
+                state: c.state,
                 health: c.health.as_ref().map(|h| h.status),
                 exit_code: c.exit_code,
                 restarts: c.restart_count,
@@ -260,6 +314,13 @@ mod tests {
             Some(true)
         );
         assert_eq!(parse_rfc3339("garbage"), None);
+        assert_eq!(
+            parse_rfc3339("2026-11-23T10:00:0é"),
+            None,
+            "a multibyte character at byte 19 is an error, not a panic"
+        );
+        assert_eq!(parse_rfc3339("2026-11-23T10:00:00.éZ"), None);
+        assert_eq!(parse_rfc3339("2026-11-23T10:00:00+1éxy"), None);
     }
 
     #[test]
@@ -307,7 +368,7 @@ mod tests {
         let s = aggregate(&decl, &all, now);
         let names: Vec<&str> = s.iter().map(|x| x.name.as_str()).collect();
         assert_eq!(names, vec!["web", "db", "job", "new", "legacy"]);
-        assert_eq!(s[0].state, "running");
+        assert_eq!(s[0].state, RunState::Running);
         assert_eq!(
             s[0].health,
             Some(HealthState::Unhealthy),
@@ -328,11 +389,18 @@ mod tests {
             "whole seconds since the oldest running replica started"
         );
         assert_eq!(
-            s[1].state, "not_created",
+            s[1].state,
+            RunState::NotCreated,
             "a one-off run container is not the service"
         );
-        assert_eq!((s[2].state, s[2].exit_code), ("exited", Some(3)));
-        assert_eq!(s[3].state, "not_created");
+        assert_eq!((s[2].state, s[2].exit_code), (RunState::Exited, Some(3)));
+        assert_eq!(s[3].state, RunState::NotCreated);
         assert!(!s[4].declared, "a container whose service left the files");
+        assert_eq!(
+            s.iter().map(|x| x.tone).collect::<Vec<_>>(),
+            vec![Tone::Bad, Tone::Idle, Tone::Bad, Tone::Idle, Tone::Good],
+            "an unhealthy replica makes the service red; a job that exited too"
+        );
+        assert_eq!(Summary::of(&s).text, "2 running · 1 unhealthy · 1 exited");
     }
 }

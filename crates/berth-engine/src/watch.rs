@@ -39,6 +39,10 @@ pub struct Snapshot {
 
 const BACKOFF_START: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How long the event stream may stay silent before the watch asks the daemon whether it is
+/// still there. A frozen dockerd keeps the stream open and sends nothing; without this check
+/// the last colours would stay green for ever. One ping per quiet interval costs nothing.
+pub const LIVENESS_INTERVAL: Duration = Duration::from_secs(10);
 
 fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -122,6 +126,16 @@ where
     C: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<E, EngineError>> + Send,
 {
+    watch_project_with(project, connect, LIVENESS_INTERVAL)
+}
+
+/// [`watch_project`] with the liveness interval given (tests use a short one).
+pub fn watch_project_with<E, C, F>(project: String, connect: C, liveness: Duration) -> ProjectWatch
+where
+    E: Engine,
+    C: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = Result<E, EngineError>> + Send,
+{
     let (tx, rx) = watch::channel(Snapshot {
         connection: Connection::Connecting,
         containers: Vec::new(),
@@ -186,7 +200,16 @@ where
                 0,
             );
             let reason = loop {
-                let Some(ev) = events.next().await else {
+                let next = tokio::select! {
+                    ev = events.next() => ev,
+                    _ = tokio::time::sleep(liveness) => {
+                        match engine.ping().await {
+                            Ok(()) => continue,
+                            Err(e) => break e.to_string(),
+                        }
+                    }
+                };
+                let Some(ev) = next else {
                     break "the engine closed the event stream".to_owned();
                 };
                 let ev = match ev {
@@ -231,9 +254,7 @@ where
             publish(
                 &tx,
                 &mut generation,
-                Connection::Disconnected(format!(
-                    "lost the Docker engine ({reason}); reconnecting"
-                )),
+                Connection::Disconnected(format!("lost the Docker engine: {reason}; reconnecting")),
                 sorted(&map),
                 0,
             );
@@ -335,6 +356,40 @@ mod tests {
             "{msg}"
         );
         up.store(true, std::sync::atomic::Ordering::SeqCst);
+        until(&mut w, |s| matches!(s.connection, Connection::Connected(_))).await;
+    }
+
+    #[tokio::test]
+    async fn a_frozen_engine_stops_showing_green() {
+        let engine = FakeEngine::new();
+        engine.upsert(c("a", "web", RunState::Running), "start");
+        let e2 = engine.clone();
+        let mut w = watch_project_with(
+            "p".into(),
+            move || {
+                let e = e2.clone();
+                async move {
+                    // A frozen daemon also refuses new connections in time.
+                    e.ping().await?;
+                    Ok(e)
+                }
+            },
+            Duration::from_millis(100),
+        );
+        until(&mut w, |s| matches!(s.connection, Connection::Connected(_))).await;
+        engine.set_frozen(true);
+        let s = until(&mut w, |s| {
+            matches!(s.connection, Connection::Disconnected(_))
+        })
+        .await;
+        let Connection::Disconnected(msg) = s.connection else {
+            unreachable!()
+        };
+        assert!(
+            msg.contains("not responding"),
+            "the silent event stream is found out by the liveness ping: {msg}"
+        );
+        engine.set_frozen(false);
         until(&mut w, |s| matches!(s.connection, Connection::Connected(_))).await;
     }
 }

@@ -1,8 +1,7 @@
 //! Berth's own state, in one SQLite file in the app data folder. Runtime queries (no database at
 //! build time) and migrations embedded in the binary.
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
@@ -28,6 +27,38 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The file could not be reached at all (permissions, a missing folder): moving it aside
+    /// would not help.
+    fn is_io(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Open {
+                source: sqlx::Error::Io(_),
+                ..
+            }
+        )
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            StoreError::Migrate {
+                source: sqlx::migrate::MigrateError::VersionMissing(_),
+            } => "newer",
+            _ => "corrupt",
+        }
+    }
+}
+
+/// `berth.db` → `berth.db.corrupt-1764660000` beside it.
+fn moved_aside(path: &Path, reason: &str) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    PathBuf::from(format!("{}.{reason}-{secs}", path.display()))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecentStack {
     pub path: String,
@@ -36,7 +67,7 @@ pub struct RecentStack {
 }
 
 /// Serializable as the app shows it to the UI.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 pub struct NodePosition {
     pub node: String,
     pub x: f64,
@@ -45,7 +76,7 @@ pub struct NodePosition {
 
 /// A diagram layout as the UI computed it: the graph it laid out and the result, both as the
 /// UI's own JSON text (the store does not interpret them).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 pub struct SavedLayout {
     pub input: String,
     pub output: String,
@@ -54,17 +85,51 @@ pub struct SavedLayout {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Set when the database found was unreadable or from a newer Berth and was moved aside.
+    notice: Option<String>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. A
+    /// database that is corrupt, or was written by a newer Berth, is moved aside (kept, never
+    /// deleted) and a fresh one is started; [`Store::notice`] says so.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        match Self::open_once(path).await {
+            Ok(store) => Ok(store),
+            Err(e) if path.is_file() && !e.is_io() => {
+                let aside = moved_aside(path, e.reason());
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if from.exists() {
+                        let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+                        std::fs::rename(&from, &to).map_err(|source| StoreError::Open {
+                            path: path.display().to_string(),
+                            source: sqlx::Error::Io(source),
+                        })?;
+                    }
+                }
+                let mut store = Self::open_once(path).await?;
+                store.notice = Some(format!(
+                    "Berth's database {} could not be used ({e}); it was moved to {} and a new one was started",
+                    path.display(),
+                    aside.display()
+                ));
+                Ok(store)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What happened to an unusable database at open, if anything.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    async fn open_once(path: &Path) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{shown}"))
-            .map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?
+        // From the path itself, never a URL: a `?` or `%` in a folder name is just a character.
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             // WAL: a crash mid-write never leaves a half-written database.
             .journal_mode(SqliteJournalMode::Wal);
@@ -80,7 +145,7 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { source })?;
-        Ok(Store { pool })
+        Ok(Store { pool, notice: None })
     }
 
     /// Records that a stack was opened at `now` (Unix seconds); injected so tests control order.
@@ -102,14 +167,17 @@ impl Store {
             sqlx::query("SELECT path, name, opened_at FROM stacks ORDER BY opened_at DESC, path")
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
+        let stacks = rows
             .into_iter()
-            .map(|r| RecentStack {
-                path: r.get("path"),
-                name: r.get("name"),
-                opened_at: r.get("opened_at"),
+            .map(|r| {
+                Ok(RecentStack {
+                    path: r.try_get("path")?,
+                    name: r.try_get("name")?,
+                    opened_at: r.try_get("opened_at")?,
+                })
             })
-            .collect())
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(stacks)
     }
 
     /// Forgets a stack, its diagram positions and its saved layout (one transaction: all or none).
@@ -143,7 +211,8 @@ impl Store {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| r.get("value")))
+            .map(|r| r.try_get("value"))
+            .transpose()?)
     }
 
     pub async fn save_position(
@@ -181,14 +250,17 @@ impl Store {
                 .bind(stack)
                 .fetch_all(&self.pool)
                 .await?;
-        Ok(rows
+        let positions = rows
             .into_iter()
-            .map(|r| NodePosition {
-                node: r.get("node"),
-                x: r.get("x"),
-                y: r.get("y"),
+            .map(|r| {
+                Ok(NodePosition {
+                    node: r.try_get("node")?,
+                    x: r.try_get("x")?,
+                    y: r.try_get("y")?,
+                })
             })
-            .collect())
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(positions)
     }
 
     /// Keeps `layout` as the stack's one saved layout, replacing any earlier one.
@@ -211,10 +283,13 @@ impl Store {
                 .bind(stack)
                 .fetch_optional(&self.pool)
                 .await?
-                .map(|r| SavedLayout {
-                    input: r.get("input"),
-                    output: r.get("output"),
-                }),
+                .map(|r| {
+                    Ok::<_, sqlx::Error>(SavedLayout {
+                        input: r.try_get("input")?,
+                        output: r.try_get("output")?,
+                    })
+                })
+                .transpose()?,
         )
     }
 }

@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use berth_api::Action;
 
 use crate::{shared, svc, LiveStack};
+use berth_api::RunState;
 
 fn started(v: &berth_api::StatusView) -> HashMap<String, (String, Option<String>)> {
     v.services
@@ -25,7 +26,7 @@ async fn start_stop_restart_and_rebuild_touch_only_the_named_service() {
     let before = stack
         .until(30, "web healthy and talker running", |v| {
             svc(v, "web").health == Some(berth_api::HealthState::Healthy)
-                && svc(v, "talker").state == "running"
+                && svc(v, "talker").state == RunState::Running
         })
         .await;
     let b = started(&before);
@@ -36,7 +37,7 @@ async fn start_stop_restart_and_rebuild_touch_only_the_named_service() {
         .await
         .expect("stop");
     let v = stack.open.status().await.expect("status");
-    assert_eq!(svc(&v, "talker").state, "exited");
+    assert_eq!(svc(&v, "talker").state, RunState::Exited);
     assert_eq!(
         started(&v)["web"],
         b["web"],
@@ -50,7 +51,7 @@ async fn start_stop_restart_and_rebuild_touch_only_the_named_service() {
         .expect("start");
     stack
         .until(20, "talker running again", |v| {
-            svc(v, "talker").state == "running"
+            svc(v, "talker").state == RunState::Running
         })
         .await;
 

@@ -4,6 +4,7 @@ use berth_api::{LogLine, LogRequest};
 use berth_engine::model::LogStream;
 
 use crate::{shared, svc, LiveStack};
+use berth_api::RunState;
 
 /// Collects followed lines until `pred` holds for the collection.
 async fn follow_until(
@@ -73,7 +74,7 @@ async fn follow_survives_a_restart_and_masks_secrets() {
         .await;
     stack
         .until(30, "talker running", |v| {
-            svc(v, "talker").state == "running"
+            svc(v, "talker").state == RunState::Running
         })
         .await;
 
@@ -138,7 +139,7 @@ async fn merged_logs_are_ordered_by_time_with_streams_apart() {
         .await;
     stack
         .until(30, "talker running, once exited", |v| {
-            svc(v, "talker").state == "running" && svc(v, "once").state == "exited"
+            svc(v, "talker").state == RunState::Running && svc(v, "once").state == RunState::Exited
         })
         .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -136,8 +136,15 @@ impl Drop for LiveStack {
         if let Ok(cli) = berth_engine::ComposeCli::detect() {
             let _ = cli
                 .command(
-                    &self.open.target,
-                    &["down", "--volumes", "--remove-orphans", "--timeout", "2"],
+                    &self.open.loaded().target,
+                    &berth_engine::ComposeArgs::words(&[
+                        "down",
+                        "--volumes",
+                        "--remove-orphans",
+                        "--timeout",
+                        "2",
+                    ]),
+                    self.open.endpoint().as_ref(),
                 )
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{exclusive, svc, LiveStack};
+use berth_api::RunState;
 
 fn engine_answers() -> bool {
     Command::new("docker")
@@ -63,7 +64,9 @@ async fn status_says_disconnected_and_recovers_when_docker_returns() {
     let stack = LiveStack::new("live-mix", "reconnect");
     stack.compose(&["up", "-d", "web"]).await;
     stack
-        .until(30, "web running", |v| svc(v, "web").state == "running")
+        .until(30, "web running", |v| {
+            svc(v, "web").state == RunState::Running
+        })
         .await;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

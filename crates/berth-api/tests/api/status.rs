@@ -1,6 +1,7 @@
 use berth_api::HealthState;
 
 use crate::{docker, shared, svc, LiveStack};
+use berth_api::RunState;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_state_is_right_and_follows_events() {
@@ -15,15 +16,19 @@ async fn every_state_is_right_and_follows_events() {
             |v| {
                 svc(v, "web").health == Some(HealthState::Healthy)
                     && svc(v, "sick").health == Some(HealthState::Unhealthy)
-                    && svc(v, "once").state == "exited"
+                    && svc(v, "once").state == RunState::Exited
                     && svc(v, "crashy").restarts >= 1
-                    && svc(v, "talker").state == "running"
+                    && svc(v, "talker").state == RunState::Running
             },
         )
         .await;
     assert!(v.engine.connected);
     let sick = svc(&v, "sick");
-    assert_eq!(sick.state, "running", "an unhealthy container still runs");
+    assert_eq!(
+        sick.state,
+        RunState::Running,
+        "an unhealthy container still runs"
+    );
     assert!(
         sick.health_output
             .as_deref()
@@ -48,7 +53,7 @@ async fn every_state_is_right_and_follows_events() {
     docker(&["kill", &web_id]);
     let v = stack
         .until(10, "web exited after docker kill", |v| {
-            svc(v, "web").state == "exited"
+            svc(v, "web").state == RunState::Exited
         })
         .await;
     assert_eq!(svc(&v, "web").exit_code, Some(137), "SIGKILL");
@@ -56,7 +61,7 @@ async fn every_state_is_right_and_follows_events() {
 
     // The one-shot status agrees with the watched one.
     let once = stack.open.status().await.expect("status");
-    assert_eq!(svc(&once, "web").state, "exited");
+    assert_eq!(svc(&once, "web").state, RunState::Exited);
     assert_eq!(svc(&once, "once").exit_code, Some(3));
 }
 
@@ -106,10 +111,14 @@ async fn two_stacks_with_the_same_service_names_stay_apart() {
     a.compose(&["up", "-d", "web"]).await;
     b.compose(&["up", "-d", "web"]).await;
     let va = a
-        .until(30, "a's web running", |v| svc(v, "web").state == "running")
+        .until(30, "a's web running", |v| {
+            svc(v, "web").state == RunState::Running
+        })
         .await;
     let vb = b
-        .until(30, "b's web running", |v| svc(v, "web").state == "running")
+        .until(30, "b's web running", |v| {
+            svc(v, "web").state == RunState::Running
+        })
         .await;
     let ida = &svc(&va, "web").containers[0].id;
     let idb = &svc(&vb, "web").containers[0].id;
@@ -121,10 +130,10 @@ async fn two_stacks_with_the_same_service_names_stay_apart() {
         .expect("stop a's web");
     let va = a.open.status().await.expect("status a");
     let vb = b.open.status().await.expect("status b");
-    assert_eq!(svc(&va, "web").state, "exited");
+    assert_eq!(svc(&va, "web").state, RunState::Exited);
     assert_eq!(
         svc(&vb, "web").state,
-        "running",
+        RunState::Running,
         "stopping a's web leaves b's alone"
     );
 }
@@ -138,7 +147,7 @@ async fn stats_stream_for_the_watched_service_only_and_stop_when_asked() {
         .await;
     stack
         .until(30, "web and talker running", |v| {
-            svc(v, "web").state == "running" && svc(v, "talker").state == "running"
+            svc(v, "web").state == RunState::Running && svc(v, "talker").state == RunState::Running
         })
         .await;
     let mut samples = Vec::new();

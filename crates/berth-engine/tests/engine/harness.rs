@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_engine::{ComposeCli, ComposeTarget};
+use berth_engine::{ComposeArgs, ComposeCli, ComposeTarget};
 
 use crate::{copy_dir, docker, free_local_port, repo_root, require_engine};
 
@@ -52,7 +52,8 @@ impl Drop for Down<'_> {
             .cli
             .command(
                 self.target,
-                &["down", "--volumes", "--remove-orphans", "--timeout", "5"],
+                &ComposeArgs::words(&["down", "--volumes", "--remove-orphans", "--timeout", "5"]),
+                None,
             )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -110,7 +111,7 @@ fn seed_like_stack_comes_up_healthy_with_compose_and_goes_away() {
 
     let started = Instant::now();
     let out = cli
-        .command(&target, &["up", "-d"])
+        .command(&target, &ComposeArgs::words(&["up", "-d"]), None)
         .env("HARNESS_HTTPS_PORT", port.to_string())
         .output()
         .expect("run compose up");

@@ -172,3 +172,99 @@ async fn an_unwritable_location_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_corrupt_database_is_moved_aside_and_a_fresh_one_starts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("berth.db");
+    std::fs::write(
+        &path,
+        b"this is not a database, just bytes a crash left behind",
+    )
+    .expect("write");
+    let store = Store::open(&path)
+        .await
+        .expect("a corrupt file must not stop the app from starting");
+    let notice = store.notice().expect("the user is told").to_owned();
+    assert!(notice.contains("moved to"), "{notice}");
+    store
+        .remember_stack("/src/shop", "shop", 1)
+        .await
+        .expect("the fresh database works");
+    let aside: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("berth.db.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the old file is kept beside it: {aside:?}");
+    let kept = std::fs::read(dir.path().join(&aside[0])).expect("read");
+    assert!(
+        kept.starts_with(b"this is not a database"),
+        "nothing of it is lost"
+    );
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_berth_is_kept_and_not_touched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("berth.db");
+    let store = Store::open(&path).await.expect("open");
+    store
+        .remember_stack("/src/shop", "shop", 1)
+        .await
+        .expect("remember");
+    drop(store);
+    // A later Berth applied a migration this one does not know.
+    let status = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .arg("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', 1, x'00', 0);")
+        .status();
+    if !status.map(|s| s.success()).unwrap_or(false) {
+        // Without the sqlite3 shell, write the row through sqlx itself.
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+        )
+        .await
+        .expect("connect");
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'from the future', 1, x'00', 0)")
+            .execute(&mut c)
+            .await
+            .expect("insert");
+    }
+    let store = Store::open(&path).await.expect("starts anyway");
+    let notice = store.notice().expect("told").to_owned();
+    assert!(
+        notice.contains("newer") || notice.contains("moved"),
+        "{notice}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path())
+            .expect("ls")
+            .flatten()
+            .any(|e| e
+                .file_name()
+                .to_string_lossy()
+                .starts_with("berth.db.newer-")),
+        "the newer database is kept for the newer Berth"
+    );
+    assert!(store.recent_stacks().await.expect("list").is_empty());
+}
+
+#[tokio::test]
+async fn a_question_mark_or_percent_in_the_data_path_is_just_a_character() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let odd = dir.path().join("Berth?mode=ro%20x");
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    let store = Store::open(&odd.join("berth.db")).await.expect("open");
+    store
+        .remember_stack("/a", "a", 1)
+        .await
+        .expect("write works");
+    assert!(
+        odd.join("berth.db").is_file(),
+        "the file is where the path says"
+    );
+    assert!(store.notice().is_none());
+}

@@ -2,6 +2,7 @@
 //! `extends`, override merging, profiles and validation, in the order the Compose specification
 //! applies them.
 
+mod nginx;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -122,6 +123,8 @@ struct Loader {
     warnings: Vec<String>,
     /// Parsed, interpolated and normalised files, so `extends` reads each file once.
     cache: HashMap<(PathBuf, PathBuf), Arc<Node>>,
+    /// Every file read or looked for, in order: what a session watches.
+    read: Vec<PathBuf>,
 }
 
 pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
@@ -182,10 +185,17 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
         let sep = env
             .get("COMPOSE_PATH_SEPARATOR")
             .unwrap_or_else(|| if cfg!(windows) { ";" } else { ":" }.into());
-        list.split(sep.as_str())
+        let listed: Vec<PathBuf> = list
+            .split(sep.as_str())
             .filter(|s| !s.is_empty())
             .map(|p| absolutize(&cwd, p, None))
-            .collect()
+            .collect();
+        // `COMPOSE_FILE=:` names no file at all: discover, as if it were unset.
+        if listed.is_empty() {
+            discover(&cwd)?
+        } else {
+            listed
+        }
     } else {
         discover(&cwd)?
     };
@@ -203,6 +213,11 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
         working_dir: working_dir.clone(),
         warnings: Vec::new(),
         cache: HashMap::new(),
+        read: if opts.env_files.is_empty() {
+            vec![cwd.join(".env")]
+        } else {
+            env_files.clone()
+        },
     };
 
     let mut merged: Option<Node> = None;
@@ -274,6 +289,7 @@ impl Loader {
         if let Some(n) = self.cache.get(&cache_key) {
             return Ok(n.clone());
         }
+        self.read.push(path.to_path_buf());
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
@@ -642,6 +658,36 @@ impl Loader {
             }
         }
 
+        let mut configs = IndexMap::new();
+        let mut watch_dirs: Vec<PathBuf> = Vec::new();
+        for (sname, svc) in &services {
+            let found = nginx::nginx_configs(&self.working_dir, svc, &mut self.warnings);
+            for c in &found {
+                self.read.push(c.path.clone());
+                if let Some(d) = c.path.parent() {
+                    watch_dirs.push(d.to_path_buf());
+                }
+            }
+            if !found.is_empty() {
+                configs.insert(sname.clone(), found);
+            }
+        }
+        let mut sources: Vec<PathBuf> = Vec::new();
+        for p in std::mem::take(&mut self.read) {
+            if !sources.contains(&p) {
+                sources.push(p);
+            }
+        }
+        // New override files appear next to the compose files; edited files are often replaced
+        // by a rename, which only their folder sees.
+        watch_dirs.push(self.working_dir.clone());
+        for p in &sources {
+            if let Some(d) = p.parent() {
+                watch_dirs.push(d.to_path_buf());
+            }
+        }
+        watch_dirs.sort();
+        watch_dirs.dedup();
         Ok(Project {
             name,
             working_dir: self.working_dir,
@@ -651,6 +697,9 @@ impl Loader {
             networks,
             volumes,
             warnings: self.warnings,
+            configs,
+            sources,
+            watch_dirs,
         })
     }
 
@@ -956,6 +1005,7 @@ impl Loader {
         }
 
         for (file, required, pos) in env_files {
+            self.read.push(file.clone());
             let text = match std::fs::read_to_string(&file) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -1,0 +1,168 @@
+// Generated from the Rust types by `src-tauri/src/bindings.rs`; do not edit.
+// Regenerate: BERTH_BLESS=1 cargo test -p berth-app bindings
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "unknown_session" | "internal";
+
+export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "other", sentence: string, };
+
+export type ApiError = { code: ErrorCode, message: string, detail: ErrorDetail | null, };
+
+export type Action = { "kind": "up", remove_orphans: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
+
+export type ActionOutcome = { action: Action, 
+/**
+ * After Up: the status once every service was ready.
+ */
+status: StatusView | null, };
+
+export type InspectView = { project: string, working_dir: string, files: Array<string>, services: Array<ServiceView>, inactive_services: Array<string>, networks: Array<NetworkView>, volumes: Array<VolumeView>, edges: Array<EdgeView>, warnings: Array<string>, };
+
+export type ServiceView = { name: string, image: string | null, build: boolean, role: string, container_name: string | null, command: string | null, ports: Array<PortView>, networks: Array<string>, volumes: Array<MountView>, 
+/**
+ * dependency -> condition
+ */
+depends_on: { [key in string]?: JsonValue }, 
+/**
+ * Masked unless secrets were asked for.
+ */
+environment: { [key in string]?: JsonValue }, healthcheck: boolean, profiles: Array<string>, restart: string | null, };
+
+export type PortView = { 
+/**
+ * `null` means every interface.
+ */
+host_ip: string | null, 
+/**
+ * `null` when Docker picks the host port.
+ */
+host_port: number | null, host_port_range: [number, number] | null, container_port: number, protocol: string, };
+
+export type MountView = { type: string, source: string | null, target: string, read_only: boolean, };
+
+export type NetworkView = { name: string, internal: boolean, external: boolean, driver: string | null, services: Array<string>, };
+
+export type VolumeView = { name: string, external: boolean, services: Array<string>, };
+
+export type EdgeView = { from: string, to: string, kind: string, evidence: string, detail: string, condition: string | null, };
+
+export type StatusView = { project: string, engine: EngineView, services: Array<ServiceStatus>, 
+/**
+ * Counts and their sentence, computed here so the window and the CLI agree.
+ */
+summary: Summary, };
+
+export type EngineView = { connected: boolean, host: string | null, version: string | null, 
+/**
+ * When not connected: what was tried and what to do.
+ */
+message: string | null, 
+/**
+ * The engine the stack is on (known after the first connection).
+ */
+endpoint: EndpointView | null, };
+
+export type EndpointView = { host: string, 
+/**
+ * "Docker Engine (unix:///var/run/docker.sock)", "context remote (tcp://…)".
+ */
+label: string, };
+
+export type ServiceStatus = { name: string, state: RunState, tone: Tone, health: HealthState | null, 
+/**
+ * Output of the last health probe of the least healthy container.
+ */
+health_output: string | null, failing_streak: number, exit_code: number | null, replicas: Replicas, restarts: number, uptime_s: number | null, 
+/**
+ * `uptime_s` as people read it: "45 s", "12 min", "3 h 12 min", "2 days 4 h".
+ */
+uptime: string | null, image: string | null, ports: Array<PublishedPort>, 
+/**
+ * False when a container was made from other compose settings than the files hold now.
+ */
+declared: boolean, containers: Array<ContainerBrief>, };
+
+export type Tone = "good" | "warn" | "bad" | "idle";
+
+export type Summary = { running: number, unhealthy: number, exited: number, text: string, };
+
+export type ContainerBrief = { id: string, name: string, state: RunState, health: HealthState | null, exit_code: number | null, restarts: number, started_at: string | null, };
+
+export type Replicas = { running: number, declared: number, };
+
+export type RunState = "running" | "restarting" | "paused" | "exited" | "created" | "dead" | "removing" | "not_created";
+
+export type HealthState = "starting" | "healthy" | "unhealthy";
+
+export type PublishedPort = { host_ip: string, host_port: number, container_port: number, protocol: string, };
+
+export type StatsSample = { container: string, service: string | null, 
+/**
+ * Percent of one CPU times the number of CPUs, as `docker stats` shows it.
+ */
+cpu_percent: number, 
+/**
+ * Used memory without the page cache.
+ */
+mem_used: number, mem_limit: number, net_rx: number, net_tx: number, blk_read: number, blk_write: number, };
+
+export type LogStream = "stdout" | "stderr";
+
+export type LogCounts = { total: number, evicted: number, 
+/**
+ * Every line kept, filter or not.
+ */
+kept: number, };
+
+export type LogWindow = { 
+/**
+ * Rows the view shows now (after the filter).
+ */
+total: number, 
+/**
+ * Lines ever dropped from the front because the view was full.
+ */
+evicted: number, start: number, rows: Array<LogRow>, };
+
+export type LogRow = { 
+/**
+ * The line's number since the view opened; stable while it is kept.
+ */
+seq: number, service: string, stderr: boolean, time: string | null, spans: Array<Span>, };
+
+export type Span = { text: string, 
+/**
+ * CSS classes: `fg0`..`fg15`, `bg0`..`bg15`, `bold`, `dim`, `italic`, `underline`, `mark`.
+ */
+class: string, 
+/**
+ * `#rrggbb` for 256-colour and true-colour foregrounds.
+ */
+color: string | null, background: string | null, };
+
+export type RowOptions = { timestamps: boolean, 
+/**
+ * Minutes east of UTC (JavaScript's `-getTimezoneOffset()`).
+ */
+utc_offset_min: number, };
+
+export type DiscoveredProject = { name: string, 
+/**
+ * The folder compose ran from, when its label says so: opening it opens the stack.
+ */
+working_dir: string | null, running: number, containers: number, };
+
+export type ModelState = { generation: number, error: ApiError | null, };
+
+export type NodePosition = { node: string, x: number, y: number, };
+
+export type SavedLayout = { input: string, output: string, };
+
+export type OpenedStack = { session: number, view: InspectView, };
+
+export type ModelUpdate = { view: InspectView | null, error: ApiError | null, };
+
+export type RecentStackView = { path: string, name: string, };
+
+export type UiPrefs = { log_timestamps: boolean, log_all_services: boolean, };
