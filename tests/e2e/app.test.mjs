@@ -193,6 +193,35 @@ test("a stack whose compose file changed is laid out anew, not drawn from its ol
   }
 });
 
+test("an edit of the compose file redraws the open diagram; a broken edit names its place and keeps the picture", async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-live-")), "liveedit");
+  fs.mkdirSync(dir);
+  const file = path.join(dir, "compose.yaml");
+  const one = "services:\n  web:\n    image: berth-fixture/nginx:1\n";
+  fs.writeFileSync(file, one);
+  const drawn = () => js(`return [...document.querySelectorAll("g.service")].map(g => g.dataset.service).sort()`);
+  try {
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    await until("the one service drawn", async () => (await drawn()).length === 1);
+    // Nothing is clicked from here on: the session watches the file.
+    fs.writeFileSync(file, one + "  cache:\n    image: berth-fixture/redis:1\n");
+    await until("the new service appears by itself", async () => JSON.stringify(await drawn()) === JSON.stringify(["cache", "web"]), 10_000);
+    fs.writeFileSync(file, "services:\n  web:\n    image: [unclosed\n");
+    const banner = await until("the broken edit is reported", async () => js(`return document.querySelector(".banner.error")?.textContent`), 10_000);
+    assert.match(banner, /compose\.yaml:\d+:\d+: /, `file, line and column: ${banner}`);
+    assert.deepEqual(await drawn(), ["cache", "web"], "the last good picture stays on screen");
+    fs.writeFileSync(file, one);
+    await until("fixed: the error goes and the picture follows", async () =>
+      !(await js(`return !!document.querySelector(".banner.error")`)) && (await drawn()).length === 1, 10_000);
+  } finally {
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+    await until("the scratch stack off the list", async () => !(await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"]')`)));
+  }
+});
+
 test("a broken stack reads as a sentence naming the place and the fix, and the app carries on", async () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-bad-"));
   const broken = path.join(base, "broken");
@@ -229,6 +258,8 @@ test("Up brings every service to green", async () => {
   assert.equal(listed, "4/4", "discovered from container labels, with its running count");
   const summary = await js(`return document.getElementById("summary").textContent`);
   assert.match(summary, /4 running · 0 unhealthy · 0 exited/);
+  const engine = await js(`return document.getElementById("engine-endpoint")?.textContent`);
+  assert.match(engine ?? "", /docker\.sock/, `the sidebar says which engine the stack is on: ${engine}`);
   await shot("stack-running");
 });
 

@@ -52,6 +52,10 @@ pub enum ErrorDetail {
         step: Option<String>,
         last_lines: Vec<String>,
     },
+    /// Down kept this network: containers another set of compose files made still use it.
+    NetworkInUse {
+        network: String,
+    },
     /// Nothing answered at any of these endpoints.
     DaemonUnreachable {
         tried: Vec<String>,
@@ -162,6 +166,7 @@ impl From<ComposeFailure> for ErrorDetail {
                 step,
                 last_lines,
             },
+            ComposeFailure::NetworkInUse { network } => ErrorDetail::NetworkInUse { network },
             ComposeFailure::DaemonUnreachable => ErrorDetail::DaemonUnreachable { tried: vec![] },
             ComposeFailure::Other { sentence } => ErrorDetail::Other { sentence },
         }

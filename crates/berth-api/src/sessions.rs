@@ -102,6 +102,19 @@ impl<C: Connector> Sessions<C> {
         removed.is_some()
     }
 
+    /// Ends the session of this stack, if one is open (the stack was removed from the list).
+    pub fn close_stack(&self, req: &StackRequest) -> bool {
+        let key = StackKey::from(req);
+        let id = self
+            .open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(_, (k, _))| *k == key)
+            .map(|(id, _)| *id);
+        id.is_some_and(|id| self.close(id))
+    }
+
     pub fn ids(&self) -> Vec<SessionId> {
         let mut v: Vec<SessionId> = self
             .open

@@ -489,6 +489,9 @@ pub enum ComposeFailure {
         step: Option<String>,
         last_lines: Vec<String>,
     },
+    /// `down` removed the stack's containers but not its network: other containers of the
+    /// project (made from another set of compose files) still use it, and were kept.
+    NetworkInUse { network: String },
     /// Compose could not reach the Docker daemon.
     DaemonUnreachable,
     /// Anything else, as one sentence.
@@ -537,6 +540,10 @@ impl std::fmt::Display for ComposeFailure {
                 }
                 Ok(())
             }
+            ComposeFailure::NetworkInUse { network } => write!(
+                f,
+                "network {network} was kept: other containers of this project, made from another set of compose files, still use it; remove them too with \"remove orphans\""
+            ),
             ComposeFailure::DaemonUnreachable => write!(
                 f,
                 "compose cannot reach the Docker daemon; start Docker and try again"
@@ -566,6 +573,10 @@ static IMAGE_MISSING: LazyLock<Regex> = LazyLock::new(|| {
 static BUILD_FAILED: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
     Regex::new(r"(?:Service '([^']+)' failed to build|target ([A-Za-z0-9._-]+): failed to solve|failed to solve:|did not complete successfully|returned a non-zero code)").unwrap()
+});
+static NETWORK_IN_USE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
+    Regex::new(r"(?:network ([^\s]+) id [0-9a-f]+ has active endpoints|Network ([^\s]+)\s+Resource is still in use|network ([^\s]+) has active endpoints)").unwrap()
 });
 static BUILD_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
     #[allow(clippy::unwrap_used)] // constant pattern, covered by tests
@@ -605,6 +616,11 @@ pub fn explain_failure(transcript: &str) -> ComposeFailure {
         return ComposeFailure::Unhealthy {
             service: format!("container {}", first_group(&c)),
             output: None,
+        };
+    }
+    if let Some(c) = NETWORK_IN_USE.captures(transcript) {
+        return ComposeFailure::NetworkInUse {
+            network: first_group(&c),
         };
     }
     if transcript.contains("Cannot connect to the Docker daemon")
@@ -856,6 +872,10 @@ mod tests {
         assert_eq!(
             explain_failure("Pulling db (nosuch/image:1)...\nERROR: pull access denied for nosuch/image, repository does not exist or may require 'docker login'\n"),
             ComposeFailure::ImageMissing { image: "nosuch/image".into() }
+        );
+        assert_eq!(
+            explain_failure("Removing p_two_1 ... done\nRemoving network p_default\nerror while removing network: network p_default id b1582838b683 has active endpoints\n"),
+            ComposeFailure::NetworkInUse { network: "p_default".into() }
         );
         assert_eq!(
             explain_failure("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n"),

@@ -9,7 +9,7 @@ use super::store_error;
 use crate::sessions::AppSessions;
 
 /// The open stack's diagram as Mermaid or DOT text, from the session's current model.
-#[tauri::command]
+#[tauri::command(async)]
 #[tracing::instrument(skip(sessions), err(Debug))]
 pub fn export_diagram(
     session: SessionId,

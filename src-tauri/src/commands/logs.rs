@@ -93,7 +93,9 @@ pub fn open_logs(
     Ok(())
 }
 
-#[tauri::command]
+// `async`: Tauri runs sync commands on the main thread, where a window over a million lines or
+// a filter over them would stall the UI; these run on the async runtime's workers.
+#[tauri::command(async)]
 pub fn log_window(
     start: u64,
     count: usize,
@@ -105,7 +107,7 @@ pub fn log_window(
     v.window(start, count.min(2000), options)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 #[tracing::instrument(skip(logs), err(Debug))]
 pub fn log_filter(
     query: String,

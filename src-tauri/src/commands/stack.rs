@@ -88,8 +88,14 @@ pub async fn recent_stacks(store: State<'_, Store>) -> Result<Vec<RecentStackVie
         .collect())
 }
 
+/// Removes a stack from the list and ends its session (watch, reloads, action).
 #[tauri::command(async)]
-pub async fn forget_stack(dir: String, store: State<'_, Store>) -> Result<(), ApiError> {
+pub async fn forget_stack(
+    dir: String,
+    store: State<'_, Store>,
+    sessions: State<'_, AppSessions>,
+) -> Result<(), ApiError> {
+    sessions.close_stack(&request(&dir));
     store.forget_stack(&dir).await.map_err(store_error)
 }
 
@@ -227,7 +233,7 @@ pub fn cancel_action(session: SessionId, sessions: State<'_, AppSessions>) -> bo
         .unwrap_or(false)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn service_environment(
     session: SessionId,
     service: String,

@@ -1,57 +1,25 @@
 //! The facade against the real Docker engine and compose v1: status from events, logs, lifecycle,
 //! reconnection, and stacks kept apart. `scripts/test.sh` starts dockerd and builds the images.
 
-// Each test holds the engine lock for its whole body, awaits included, on purpose: the reconnect
-// test must not stop dockerd under another test. Every test has its own runtime, so nothing
-// deadlocks.
+// Each test holds the engine lock (berth_testkit::shared/exclusive) for its whole body, awaits
+// included, on purpose: the reconnect and freeze tests must not stop dockerd under another
+// test. Every test has its own runtime, so nothing deadlocks.
 #![allow(clippy::await_holding_lock)]
 
 mod lifecycle;
 mod logs;
 mod reconnect;
+mod session;
 mod status;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::process::Stdio;
 use std::time::Duration;
 
 use berth_api::{OpenStack, StackRequest, StatusView};
 use berth_engine::status::ServiceStatus;
 
-/// The reconnect test stops dockerd: it takes this lock exclusively, every other test shares it.
-static ENGINE: RwLock<()> = RwLock::new(());
-
-pub fn shared() -> RwLockReadGuard<'static, ()> {
-    ENGINE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-pub fn exclusive() -> RwLockWriteGuard<'static, ()> {
-    ENGINE.write().unwrap_or_else(|e| e.into_inner())
-}
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("repo root")
-        .to_path_buf()
-}
-
-pub fn require_engine() {
-    let ok = Command::new("docker")
-        .args(["info"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "no Docker engine answers; run ./scripts/test.sh, which installs and starts one"
-    );
-}
+pub use berth_testkit::{docker, exclusive, repo_root, require_engine, shared};
 
 /// A fixture stack brought up under its own project name, taken down (with volumes) on drop.
 pub struct LiveStack {
@@ -158,17 +126,4 @@ pub fn svc<'a>(v: &'a StatusView, name: &str) -> &'a ServiceStatus {
         .iter()
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("service {name} in status"))
-}
-
-pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

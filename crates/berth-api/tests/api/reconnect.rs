@@ -1,62 +1,12 @@
 //! Stops dockerd while a status watch runs, then starts it again: the watch says disconnected,
 //! then recovers by itself. Holds the engine lock exclusively.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use berth_testkit::{start_dockerd, stop_dockerd};
 
 use crate::{exclusive, svc, LiveStack};
 use berth_api::RunState;
-
-fn engine_answers() -> bool {
-    Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-fn wait(secs: u64, what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < end, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn stop_dockerd() {
-    let pid = std::fs::read_to_string("/var/run/docker.pid")
-        .expect("dockerd writes /var/run/docker.pid (the test setup starts it)");
-    let pid = pid.trim().to_owned();
-    let ok = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success();
-    assert!(ok, "signal dockerd");
-    wait(40, "dockerd to stop answering", || !engine_answers());
-    // The API goes quiet before the process has let go of its pid file and containerd: a new
-    // daemon started before then refuses to run.
-    let gone = || {
-        !Command::new("kill")
-            .args(["-0", &pid])
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    };
-    wait(40, "the dockerd process to exit", gone);
-}
-
-fn start_dockerd() {
-    // The same command line scripts/setup.sh uses.
-    Command::new("sh")
-        .args(["-c", "dockerd >>/tmp/berth-dockerd.log 2>&1 &"])
-        .status()
-        .expect("start dockerd");
-    wait(60, "dockerd to answer again", engine_answers);
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_says_disconnected_and_recovers_when_docker_returns() {

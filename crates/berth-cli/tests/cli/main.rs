@@ -4,20 +4,10 @@ mod diagram;
 mod errors;
 mod seeds;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("repo root")
-        .to_path_buf()
-}
-
-pub fn fixture(name: &str) -> PathBuf {
-    repo_root().join("tests/fixtures").join(name)
-}
+pub use berth_testkit::{fixture, repo_root};
 
 /// Runs `berth` with a clean environment, so the developer's shell cannot change results.
 pub fn berth(args: &[&str], cwd: &Path) -> Output {

@@ -7,6 +7,7 @@ mod graph;
 mod interpolation;
 mod merging;
 mod profiles;
+mod sources;
 mod volumes_ports;
 
 use std::collections::HashMap;
