@@ -11,7 +11,9 @@ pub mod load;
 pub mod mask;
 mod merge;
 pub mod model;
+mod paths;
 mod ports;
+mod shape;
 pub mod yaml;
 
 pub use error::LoadError;

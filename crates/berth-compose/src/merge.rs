@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::error::LoadError;
-use crate::load::{absolutize, is_windows_absolute};
+use crate::paths::{absolutize, is_windows_absolute};
 use crate::yaml::{MergeTag, Node, Value};
 
 fn scalar(text: impl Into<String>, like: &Node) -> Node {

@@ -2,8 +2,8 @@
 //! addresses, and the long form. A range becomes one mapping per port.
 
 use crate::error::LoadError;
-use crate::load::scalar_of;
 use crate::model::PortMapping;
+use crate::shape::scalar_of;
 use crate::yaml::{Node, Pos, Value};
 
 fn range(s: &str) -> Option<(u16, u16)> {

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::display_path;
 use crate::model::{ConfFile, MountKind, Service};
+use crate::paths::display_path;
 
 const MAX_CONF_FILES: usize = 64;
 const MAX_CONF_BYTES: u64 = 1 << 20;
