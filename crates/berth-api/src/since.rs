@@ -31,5 +31,8 @@ mod tests {
         assert_eq!(parse_since("2h", 10_000), Some(2800));
         assert_eq!(parse_since("1970-01-01T00:01:00Z", 0), Some(60));
         assert_eq!(parse_since("soon", 0), None);
+        for odd in ["1é", "é", "10mé", "2026-11-23T10:00:0é", "٣m"] {
+            assert_eq!(parse_since(odd, 0), None, "{odd:?} is refused, not a panic");
+        }
     }
 }

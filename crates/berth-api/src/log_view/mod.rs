@@ -28,6 +28,10 @@ pub use ansi::strip_ansi;
 /// Lines per storage chunk. Whole chunks are dropped when the view is full, so a line is found
 /// by arithmetic and eviction frees memory in large pieces.
 const CHUNK_LINES: usize = 4096;
+/// The longest line the view keeps whole. Chunks are fixed at [`CHUNK_LINES`] lines (so a row is
+/// found by division), and the byte cap drops whole chunks: with this cap one chunk holds at
+/// most 64 MiB, under the view's byte cap, and regex highlighting of a row stays cheap.
+pub const MAX_VIEW_LINE: usize = 16 * 1024;
 
 pub const DEFAULT_MAX_LINES: usize = 1_000_000;
 pub const DEFAULT_MAX_BYTES: usize = 96 * 1024 * 1024;
@@ -136,6 +140,7 @@ impl LogView {
     }
 
     pub fn push(&mut self, line: &LogLine) {
+        let text = clip_line(&line.text);
         let service = match self.services.iter().position(|s| *s == line.service) {
             Some(i) => i,
             None => {
@@ -158,18 +163,18 @@ impl LogView {
         let matched = self
             .filter
             .as_ref()
-            .map(|f| f.matches(&line.text, &mut String::new()));
+            .map(|f| f.matches(&text, &mut String::new()));
         if let Some(chunk) = self.chunks.back_mut() {
             chunk.lines.push(Meta {
                 start: chunk.text.len() as u32,
-                len: line.text.len() as u32,
+                len: text.len() as u32,
                 service: service.min(u16::MAX as usize) as u16,
                 stderr: line.stream == LogStream::Stderr,
                 ts_nano: line.ts_nano.clamp(0, i64::MAX as i128) as i64,
             });
-            chunk.text.push_str(&line.text);
+            chunk.text.push_str(&text);
         }
-        self.bytes += line.text.len();
+        self.bytes += text.len();
         if matched == Some(true) {
             self.matches.push_back(seq);
         }
@@ -301,6 +306,23 @@ impl LogView {
     pub fn filter_query(&self) -> Option<&str> {
         self.filter.as_ref().map(|f| f.query())
     }
+}
+
+/// A line cut at [`MAX_VIEW_LINE`] bytes (on a character boundary), saying how much was left
+/// out; the full line is still in the container's log.
+fn clip_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_VIEW_LINE {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = MAX_VIEW_LINE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{} … ({} more bytes)",
+        &text[..end],
+        text.len() - end
+    ))
 }
 
 #[cfg(test)]
@@ -456,5 +478,23 @@ mod tests {
             "two scans of 200k lines take well under a second; {took:?} means a scan does more \
              than one pass and one match per line"
         );
+    }
+
+    #[test]
+    fn a_huge_line_is_kept_cut_so_a_chunk_stays_under_the_byte_cap() {
+        let mut v = LogView::default();
+        let huge = "é".repeat(200_000);
+        v.push(&LogLine {
+            service: "web".into(),
+            container: "web-1".into(),
+            stream: LogStream::Stdout,
+            timestamp: String::new(),
+            ts_nano: 0,
+            text: huge,
+        });
+        let kept = v.line(0).map(|(t, _)| t.to_owned()).unwrap_or_default();
+        assert!(kept.len() < MAX_VIEW_LINE + 64, "{}", kept.len());
+        assert!(kept.ends_with("more bytes)"), "the cut is said");
+        assert!(v.bytes <= MAX_VIEW_LINE + 64);
     }
 }

@@ -9,6 +9,7 @@
 mod lifecycle;
 mod logs;
 mod reconnect;
+mod resume;
 mod session;
 mod status;
 
