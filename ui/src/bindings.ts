@@ -47,6 +47,34 @@ export type VolumeView = { name: string, external: boolean, services: Array<stri
 
 export type EdgeView = { from: string, to: string, kind: string, evidence: string, detail: string, condition: string | null, };
 
+export type DiagramView = { groups: Array<GroupView>, services: Array<NodeView>, ports: Array<PortNodeView>, volumes: Array<VolumeNodeView>, edges: Array<PairView>, };
+
+export type GroupView = { name: string, label: string, internal: boolean, 
+/**
+ * Drawn inside the group (on this network only).
+ */
+members: Array<string>, 
+/**
+ * Drawn outside and joined to it (on several networks).
+ */
+joined_by: Array<string>, };
+
+export type NodeView = { name: string, role: string, sublabel: string, group: string | null, networks: Array<string>, };
+
+export type PortNodeView = { service: string, index: number, label: string, };
+
+export type VolumeNodeView = { name: string, label: string, users: Array<string>, };
+
+export type PairView = { from: string, to: string, kinds: Array<string>, 
+/**
+ * "depends_on, env_url": the edge's label.
+ */
+label: string, 
+/**
+ * One line per piece of evidence ("env_url: compose.yaml:19 — DATABASE_URL=…"), masked.
+ */
+evidence: Array<string>, };
+
 export type StatusView = { project: string, engine: EngineView, services: Array<ServiceStatus>, 
 /**
  * Counts and their sentence, computed here so the window and the CLI agree.
@@ -95,7 +123,11 @@ export type RunState = "running" | "restarting" | "paused" | "exited" | "created
 
 export type HealthState = "starting" | "healthy" | "unhealthy";
 
-export type PublishedPort = { host_ip: string, host_port: number, container_port: number, protocol: string, };
+export type PublishedPort = { host_ip: string, host_port: number, container_port: number, protocol: string, 
+/**
+ * "127.0.0.1:8080→80", "[::]:8080→80", "0.0.0.0:53→53/udp": as the diagram labels ports.
+ */
+label: string, };
 
 export type StatsSample = { container: string, service: string | null, 
 /**
@@ -159,9 +191,9 @@ export type NodePosition = { node: string, x: number, y: number, };
 
 export type SavedLayout = { input: string, output: string, };
 
-export type OpenedStack = { session: number, view: InspectView, };
+export type OpenedStack = { session: number, view: InspectView, diagram: DiagramView, };
 
-export type ModelUpdate = { view: InspectView | null, error: ApiError | null, };
+export type ModelUpdate = { view: InspectView | null, diagram: DiagramView | null, error: ApiError | null, };
 
 export type RecentStackView = { path: string, name: string, };
 

@@ -278,6 +278,125 @@ fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
     }
 }
 
+/// The diagram as the window draws it: groups, nodes and one edge per service pair, computed in
+/// Rust from the same model the Mermaid and DOT exports use.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct DiagramView {
+    pub groups: Vec<GroupView>,
+    pub services: Vec<NodeView>,
+    pub ports: Vec<PortNodeView>,
+    pub volumes: Vec<VolumeNodeView>,
+    pub edges: Vec<PairView>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct GroupView {
+    pub name: String,
+    pub label: String,
+    pub internal: bool,
+    /// Drawn inside the group (on this network only).
+    pub members: Vec<String>,
+    /// Drawn outside and joined to it (on several networks).
+    pub joined_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct NodeView {
+    pub name: String,
+    pub role: &'static str,
+    pub sublabel: String,
+    pub group: Option<String>,
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct PortNodeView {
+    pub service: String,
+    pub index: u32,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct VolumeNodeView {
+    pub name: String,
+    pub label: String,
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct PairView {
+    pub from: String,
+    pub to: String,
+    pub kinds: Vec<&'static str>,
+    /// "depends_on, env_url": the edge's label.
+    pub label: String,
+    /// One line per piece of evidence ("env_url: compose.yaml:19 — DATABASE_URL=…"), masked.
+    pub evidence: Vec<String>,
+}
+
+pub(crate) fn diagram_of(project: &Project) -> DiagramView {
+    let graph = build_graph(project);
+    let secrets = Secrets::from_project(project);
+    let m = diagram::model(project, &graph, &|d| secrets.mask(d));
+    DiagramView {
+        groups: m
+            .groups
+            .into_iter()
+            .map(|g| GroupView {
+                name: g.name,
+                label: g.label,
+                internal: g.internal,
+                members: g.members,
+                joined_by: g.joined_by,
+            })
+            .collect(),
+        services: m
+            .services
+            .into_iter()
+            .map(|s| NodeView {
+                name: s.name,
+                role: s.role,
+                sublabel: s.sublabel,
+                group: s.group,
+                networks: s.networks,
+            })
+            .collect(),
+        ports: m
+            .ports
+            .into_iter()
+            .map(|p| PortNodeView {
+                service: p.service,
+                index: p.index as u32,
+                label: p.label,
+            })
+            .collect(),
+        volumes: m
+            .volumes
+            .into_iter()
+            .map(|v| VolumeNodeView {
+                label: format!("volume {}", v.name),
+                name: v.name,
+                users: v.users,
+            })
+            .collect(),
+        edges: m
+            .edges
+            .into_iter()
+            .map(|e| PairView {
+                label: e.kinds.join(", "),
+                evidence: e
+                    .evidence
+                    .iter()
+                    .map(|x| format!("{}: {} — {}", x.kind, x.place, x.detail))
+                    .collect(),
+                from: e.from,
+                to: e.to,
+                kinds: e.kinds,
+            })
+            .collect(),
+    }
+}
+
 /// The view of an already loaded project.
 pub(crate) fn view_of(project: &Project, show_secrets: bool) -> InspectView {
     let graph = build_graph(project);

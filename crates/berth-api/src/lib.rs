@@ -23,8 +23,9 @@ pub use connect::{Connector, DockerConnector, FakeConnector};
 pub use discover::{discover_projects, discover_projects_on, DiscoveredProject};
 pub use error::{ApiError, ErrorCode, ErrorDetail};
 pub use inspect::{
-    diagram, inspect, EdgeView, InspectView, MountView, NetworkView, PortView, ServiceView,
-    StackRequest, VolumeView,
+    diagram, inspect, DiagramView, EdgeView, GroupView, InspectView, MountView, NetworkView,
+    NodeView, PairView, PortNodeView, PortView, ServiceView, StackRequest, VolumeNodeView,
+    VolumeView,
 };
 pub use session::{
     ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, StatusView,

@@ -299,11 +299,7 @@ fn status_table(v: &StatusView) -> String {
             None => s.state.as_str().to_owned(),
         };
         let uptime = s.uptime.as_deref().unwrap_or("-");
-        let ports: Vec<String> = s
-            .ports
-            .iter()
-            .map(|p| format!("{}:{}->{}", p.host_ip, p.host_port, p.container_port))
-            .collect();
+        let ports: Vec<String> = s.ports.iter().map(|p| p.label.clone()).collect();
         let _ = writeln!(
             o,
             "{:<20} {:<12} {:<10} {:>8} {:>8} {:>12}  {}",

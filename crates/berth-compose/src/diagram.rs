@@ -44,47 +44,178 @@ fn port_label(p: &crate::model::PortMapping) -> String {
     format!("{ip}:{host}→{}{proto}", p.container_port)
 }
 
-struct Layout {
-    /// network -> services drawn inside it
-    inside: BTreeMap<String, Vec<String>>,
-    /// services drawn outside any group, with the networks they join
-    outside: Vec<(String, Vec<String>)>,
-    /// pair -> kinds
-    edges: Vec<((String, String), Vec<&'static str>)>,
+/// The diagram of a stack, computed once: the window draws it and the Mermaid and DOT exports
+/// are written from it, so all three show the same groups, nodes and connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagramModel {
+    /// Every declared network, by name.
+    pub groups: Vec<NetworkGroup>,
+    pub services: Vec<ServiceNode>,
+    /// Published ports, the stack's entry points.
+    pub ports: Vec<PortNode>,
+    /// Named volumes mounted by at least one service.
+    pub volumes: Vec<VolumeNode>,
+    /// One edge per service pair, with every kind of evidence for it.
+    pub edges: Vec<PairEdge>,
 }
 
-fn layout(project: &Project, graph: &Graph) -> Layout {
-    let mut inside: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for n in project.networks.keys() {
-        inside.entry(n.clone()).or_default();
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkGroup {
+    pub name: String,
+    /// "backend", "data (internal)".
+    pub label: String,
+    pub internal: bool,
+    /// Services on this network only: drawn inside the group.
+    pub members: Vec<String>,
+    /// Services on this and other networks: drawn outside, joined to the group.
+    pub joined_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceNode {
+    pub name: String,
+    pub role: &'static str,
+    /// The image, or "build" when compose builds it.
+    pub image: String,
+    /// The second line of the node: "web server · nginx:1.27".
+    pub sublabel: String,
+    /// The group it is drawn in, when it is on exactly one network.
+    pub group: Option<String>,
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortNode {
+    pub service: String,
+    /// Its place among the service's ports.
+    pub index: usize,
+    /// "127.0.0.1:8080→80", "[::1]:5432→5432", "0.0.0.0:ephemeral→53/udp".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VolumeNode {
+    pub name: String,
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairEdge {
+    pub from: String,
+    pub to: String,
+    /// Kinds in the order first found: "depends_on", "env_url", "proxy_pass"…
+    pub kinds: Vec<&'static str>,
+    /// Each piece of evidence: kind, file:line, and what it says.
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub kind: &'static str,
+    pub place: String,
+    pub detail: String,
+}
+
+/// The model of `project`; `mask` hides secrets in evidence details (a URL's password, say).
+pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) -> DiagramModel {
+    let mut groups: BTreeMap<String, NetworkGroup> = BTreeMap::new();
+    for (n, net) in &project.networks {
+        groups.insert(
+            n.clone(),
+            NetworkGroup {
+                name: n.clone(),
+                label: if net.internal {
+                    format!("{n} (internal)")
+                } else {
+                    n.clone()
+                },
+                internal: net.internal,
+                members: Vec::new(),
+                joined_by: Vec::new(),
+            },
+        );
     }
-    let mut outside = Vec::new();
+    let mut services = Vec::new();
+    let mut ports = Vec::new();
+    let mut volumes: Vec<VolumeNode> = Vec::new();
     for (name, svc) in &project.services {
         let nets: Vec<String> = svc.networks.keys().cloned().collect();
-        if nets.len() == 1 {
-            inside
-                .entry(nets[0].clone())
-                .or_default()
-                .push(name.clone());
-        } else {
-            outside.push((name.clone(), nets));
-        }
-    }
-    let mut edges: Vec<((String, String), Vec<&'static str>)> = Vec::new();
-    for e in &graph.edges {
-        let key = (e.from.clone(), e.to.clone());
-        match edges.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, kinds)) => {
-                if !kinds.contains(&e.kind.as_str()) {
-                    kinds.push(e.kind.as_str());
-                }
+        let group = (nets.len() == 1).then(|| nets[0].clone());
+        for n in &nets {
+            let g = groups.entry(n.clone()).or_insert_with(|| NetworkGroup {
+                name: n.clone(),
+                label: n.clone(),
+                internal: false,
+                members: Vec::new(),
+                joined_by: Vec::new(),
+            });
+            if group.is_some() {
+                g.members.push(name.clone());
+            } else {
+                g.joined_by.push(name.clone());
             }
-            None => edges.push((key, vec![e.kind.as_str()])),
+        }
+        let role = graph.roles.get(name).map(|r| r.as_str()).unwrap_or("app");
+        let image = svc.image.clone().unwrap_or_else(|| "build".into());
+        services.push(ServiceNode {
+            name: name.clone(),
+            role,
+            sublabel: format!("{} · {image}", role.replace('_', " ")),
+            image,
+            group,
+            networks: nets,
+        });
+        for (index, p) in svc.ports.iter().enumerate() {
+            ports.push(PortNode {
+                service: name.clone(),
+                index,
+                label: port_label(p),
+            });
+        }
+        for m in &svc.volumes {
+            if m.kind != MountKind::Volume {
+                continue;
+            }
+            let Some(src) = &m.source else { continue };
+            match volumes.iter_mut().find(|v| &v.name == src) {
+                Some(v) if !v.users.contains(name) => v.users.push(name.clone()),
+                Some(_) => {}
+                None => volumes.push(VolumeNode {
+                    name: src.clone(),
+                    users: vec![name.clone()],
+                }),
+            }
         }
     }
-    Layout {
-        inside,
-        outside,
+    let mut edges: Vec<PairEdge> = Vec::new();
+    for e in &graph.edges {
+        let i = match edges.iter().position(|p| p.from == e.from && p.to == e.to) {
+            Some(i) => i,
+            None => {
+                edges.push(PairEdge {
+                    from: e.from.clone(),
+                    to: e.to.clone(),
+                    kinds: Vec::new(),
+                    evidence: Vec::new(),
+                });
+                edges.len() - 1
+            }
+        };
+        let pair = &mut edges[i];
+        if !pair.kinds.contains(&e.kind.as_str()) {
+            pair.kinds.push(e.kind.as_str());
+        }
+        pair.evidence.push(Evidence {
+            kind: e.kind.as_str(),
+            place: e.evidence.clone(),
+            detail: mask(&e.detail),
+        });
+    }
+    DiagramModel {
+        groups: groups.into_values().collect(),
+        services,
+        ports,
+        volumes,
         edges,
     }
 }
@@ -107,7 +238,7 @@ fn service_label(project: &Project, graph: &Graph, name: &str) -> String {
 }
 
 fn mermaid(project: &Project, graph: &Graph) -> String {
-    let l = layout(project, graph);
+    let l = model(project, graph, &|d| d.to_owned());
     let mut out = String::from("flowchart LR\n");
     let node = |out: &mut String, indent: &str, name: &str| {
         let label = service_label(project, graph, name).replace("\\n", "<br/>");
@@ -118,38 +249,28 @@ fn mermaid(project: &Project, graph: &Graph) -> String {
             label.replace('"', "#quot;")
         );
     };
-    for (net, members) in &l.inside {
-        let internal = project
-            .networks
-            .get(net)
-            .map(|n| n.internal)
-            .unwrap_or(false);
-        let title = if internal {
-            format!("network: {net} (internal)")
-        } else {
-            format!("network: {net}")
-        };
-        let _ = writeln!(out, "  subgraph {}[\"{title}\"]", ident("net", net));
-        for m in members {
+    for g in &l.groups {
+        let _ = writeln!(
+            out,
+            "  subgraph {}[\"network: {}\"]",
+            ident("net", &g.name),
+            g.label
+        );
+        for m in &g.members {
             node(&mut out, "    ", m);
         }
         let _ = writeln!(out, "  end");
     }
-    for (name, nets) in &l.outside {
-        node(&mut out, "  ", name);
-        for n in nets {
-            let _ = writeln!(out, "  {} -.- {}", ident("svc", name), ident("net", n));
+    for s in l.services.iter().filter(|s| s.group.is_none()) {
+        node(&mut out, "  ", &s.name);
+        for n in &s.networks {
+            let _ = writeln!(out, "  {} -.- {}", ident("svc", &s.name), ident("net", n));
         }
     }
     for (name, svc) in &project.services {
-        for (i, p) in svc.ports.iter().enumerate() {
-            let id = ident("port", &format!("{name}_{i}"));
-            let _ = writeln!(
-                out,
-                "  {id}([\"{}\"]) --> {}",
-                port_label(p),
-                ident("svc", name)
-            );
+        for p in l.ports.iter().filter(|p| &p.service == name) {
+            let id = ident("port", &format!("{name}_{}", p.index));
+            let _ = writeln!(out, "  {id}([\"{}\"]) --> {}", p.label, ident("svc", name));
         }
         for m in &svc.volumes {
             if m.kind == MountKind::Volume {
@@ -164,20 +285,20 @@ fn mermaid(project: &Project, graph: &Graph) -> String {
             }
         }
     }
-    for ((from, to), kinds) in &l.edges {
+    for e in &l.edges {
         let _ = writeln!(
             out,
             "  {} -->|{}| {}",
-            ident("svc", from),
-            kinds.join(", "),
-            ident("svc", to)
+            ident("svc", &e.from),
+            e.kinds.join(", "),
+            ident("svc", &e.to)
         );
     }
     out
 }
 
 fn dot(project: &Project, graph: &Graph) -> String {
-    let l = layout(project, graph);
+    let l = model(project, graph, &|d| d.to_owned());
     let mut out = format!(
         "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
         project.name
@@ -190,12 +311,8 @@ fn dot(project: &Project, graph: &Graph) -> String {
             service_label(project, graph, name).replace('"', "\\\"")
         );
     };
-    for (net, members) in &l.inside {
-        let internal = project
-            .networks
-            .get(net)
-            .map(|n| n.internal)
-            .unwrap_or(false);
+    for g in &l.groups {
+        let (net, internal, members) = (&g.name, g.internal, &g.members);
         let _ = writeln!(out, "  subgraph cluster_{} {{", ident("net", net));
         let _ = writeln!(
             out,
@@ -209,9 +326,10 @@ fn dot(project: &Project, graph: &Graph) -> String {
         }
         let _ = writeln!(out, "  }}");
     }
-    for (name, nets) in &l.outside {
+    for s in l.services.iter().filter(|s| s.group.is_none()) {
+        let name = &s.name;
         node(&mut out, "  ", name);
-        for n in nets {
+        for n in &s.networks {
             let _ = writeln!(
                 out,
                 "  {} -> {} [style=dotted, arrowhead=none, lhead=cluster_{}];",
@@ -245,13 +363,13 @@ fn dot(project: &Project, graph: &Graph) -> String {
             }
         }
     }
-    for ((from, to), kinds) in &l.edges {
+    for e in &l.edges {
         let _ = writeln!(
             out,
             "  {} -> {} [label=\"{}\"];",
-            ident("svc", from),
-            ident("svc", to),
-            kinds.join(", ")
+            ident("svc", &e.from),
+            ident("svc", &e.to),
+            e.kinds.join(", ")
         );
     }
     out.push_str("}\n");

@@ -296,12 +296,12 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
             };
             for b in bindings.iter().flatten() {
                 if let Some(hp) = b.host_port.as_deref().and_then(|p| p.parse::<u16>().ok()) {
-                    ports.push(PublishedPort {
-                        host_ip: b.host_ip.clone().unwrap_or_default(),
-                        host_port: hp,
+                    ports.push(PublishedPort::new(
+                        b.host_ip.as_deref().unwrap_or_default(),
+                        hp,
                         container_port,
-                        protocol: proto.to_owned(),
-                    });
+                        proto,
+                    ));
                 }
             }
         }

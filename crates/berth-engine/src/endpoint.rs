@@ -171,8 +171,9 @@ pub fn candidate_endpoints(env: &HashMap<String, String>) -> Vec<Endpoint> {
     out
 }
 
-/// The hosts of [`candidate_endpoints`], for messages that list what was tried.
-pub fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
+/// The hosts of [`candidate_endpoints`].
+#[cfg(test)]
+fn candidate_hosts(env: &HashMap<String, String>) -> Vec<String> {
     candidate_endpoints(env)
         .into_iter()
         .map(|e| e.host)

@@ -18,6 +18,6 @@ pub use compose_cli::{
     ComposeFlavor, ComposeTarget, Masker, OutputLine, RunOptions,
 };
 pub use docker::{DockerEngine, CONNECT_TIMEOUT};
-pub use endpoint::{candidate_endpoints, candidate_hosts, Endpoint, EndpointSource};
+pub use endpoint::{candidate_endpoints, Endpoint, EndpointSource};
 pub use engine::{BoxStream, Engine};
 pub use error::EngineError;

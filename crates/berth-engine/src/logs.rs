@@ -1,12 +1,10 @@
-//! Container logs as lines: per container, merged across services by timestamp, followed with
-//! containers that start later joining by themselves, and kept in a bounded ring buffer that can
-//! be searched.
+//! Container logs as lines: per container, merged across services by timestamp, and followed
+//! with containers that start later joining by themselves. (The bounded, searchable view of them
+//! lives in `berth_api::log_view`.)
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures_util::{FutureExt, StreamExt};
-use regex::Regex;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -289,53 +287,6 @@ fn spawn_follower<E: Engine>(
     });
 }
 
-/// A bounded buffer of the most recent lines of one service: memory stays flat however long a
-/// stack runs.
-pub struct LogBuffer {
-    capacity: usize,
-    lines: VecDeque<LogLine>,
-}
-
-pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
-
-impl LogBuffer {
-    pub fn new(capacity: usize) -> Self {
-        LogBuffer {
-            capacity: capacity.max(1),
-            lines: VecDeque::with_capacity(capacity.min(4096)),
-        }
-    }
-
-    pub fn push(&mut self, line: LogLine) {
-        if self.lines.len() == self.capacity {
-            self.lines.pop_front();
-        }
-        self.lines.push_back(line);
-    }
-
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &LogLine> {
-        self.lines.iter()
-    }
-
-    /// Lines containing `needle`.
-    pub fn search<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = &'a LogLine> + 'a {
-        self.lines.iter().filter(move |l| l.text.contains(needle))
-    }
-
-    /// Lines matching `re`.
-    pub fn search_regex<'a>(&'a self, re: &'a Regex) -> impl Iterator<Item = &'a LogLine> + 'a {
-        self.lines.iter().filter(move |l| re.is_match(&l.text))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,30 +351,6 @@ mod tests {
             "2026-11-23T10:00:00Z looks stamped but is text"
         );
         assert_eq!(out[0].timestamp, "");
-    }
-
-    #[test]
-    fn ring_buffer_is_bounded_and_searchable() {
-        let c = container();
-        let mut b = LogBuffer::new(3);
-        for i in 0..10 {
-            b.push(make_line(
-                &c,
-                LogStream::Stdout,
-                format!(
-                    "2026-11-23T10:00:0{i}Z line {i} {}",
-                    if i % 2 == 0 { "even" } else { "odd" }
-                )
-                .as_bytes(),
-                true,
-            ));
-        }
-        assert_eq!(b.len(), 3);
-        let kept: Vec<&str> = b.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(kept, vec!["line 7 odd", "line 8 even", "line 9 odd"]);
-        assert_eq!(b.search("even").count(), 1);
-        let re = Regex::new(r"line [79]").unwrap();
-        assert_eq!(b.search_regex(&re).count(), 2);
     }
 
     #[test]

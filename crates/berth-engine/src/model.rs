@@ -72,6 +72,35 @@ pub struct PublishedPort {
     pub host_port: u16,
     pub container_port: u16,
     pub protocol: String,
+    /// "127.0.0.1:8080→80", "[::]:8080→80", "0.0.0.0:53→53/udp": as the diagram labels ports.
+    pub label: String,
+}
+
+impl PublishedPort {
+    pub fn new(host_ip: &str, host_port: u16, container_port: u16, protocol: &str) -> Self {
+        let ip = if host_ip.is_empty() {
+            "0.0.0.0"
+        } else {
+            host_ip
+        };
+        let ip = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_owned()
+        };
+        let proto = if protocol == "tcp" {
+            String::new()
+        } else {
+            format!("/{protocol}")
+        };
+        PublishedPort {
+            host_ip: host_ip.to_owned(),
+            host_port,
+            container_port,
+            protocol: protocol.to_owned(),
+            label: format!("{ip}:{host_port}→{container_port}{proto}"),
+        }
+    }
 }
 
 /// One container as Berth needs it, from an inspect.

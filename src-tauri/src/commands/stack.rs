@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use berth_api::{
-    Action, ActionOutcome, ApiError, DiscoveredProject, InspectView, SessionId, StackRequest,
-    StatusView,
+    Action, ActionOutcome, ApiError, DiagramView, DiscoveredProject, InspectView, SessionId,
+    StackRequest, StatusView,
 };
 use berth_store::Store;
 use serde::Serialize;
@@ -40,6 +40,7 @@ pub fn initial_stack(state: State<'_, InitialStack>) -> Option<String> {
 pub struct OpenedStack {
     pub session: SessionId,
     pub view: InspectView,
+    pub diagram: DiagramView,
 }
 
 /// Opens a stack (or returns the session it already has), starts reloading it when its files
@@ -55,11 +56,16 @@ pub async fn open_stack(
     let (session, stack) = sessions.open(&req, || berth_api::OpenStack::open(&req, env()))?;
     stack.watch_files()?;
     let view = stack.inspect(false);
+    let diagram = stack.diagram_view();
     store
         .remember_stack(&dir, &view.project, now())
         .await
         .map_err(store_error)?;
-    Ok(OpenedStack { session, view })
+    Ok(OpenedStack {
+        session,
+        view,
+        diagram,
+    })
 }
 
 /// Ends a stack's session: its watch, reloads and action stop.
@@ -109,6 +115,7 @@ pub async fn discovered_projects() -> Result<Vec<DiscoveredProject>, ApiError> {
 #[derive(Serialize, ts_rs::TS)]
 pub struct ModelUpdate {
     pub view: Option<InspectView>,
+    pub diagram: Option<DiagramView>,
     pub error: Option<ApiError>,
 }
 
@@ -129,10 +136,12 @@ pub fn watch_model(
             let update = match state.error {
                 Some(error) => ModelUpdate {
                     view: None,
+                    diagram: None,
                     error: Some(error),
                 },
                 None => ModelUpdate {
                     view: Some(stack.inspect(false)),
+                    diagram: Some(stack.diagram_view()),
                     error: None,
                 },
             };

@@ -144,6 +144,11 @@ impl<C: Connector> OpenStack<C> {
         view_of(&self.loaded().project, show_secrets)
     }
 
+    /// The diagram the window draws, from the current model.
+    pub fn diagram_view(&self) -> crate::inspect::DiagramView {
+        crate::inspect::diagram_of(&self.loaded().project)
+    }
+
     /// The stack's architecture as Mermaid or DOT text, from the current model.
     pub fn diagram(&self, format: berth_compose::diagram::DiagramFormat) -> String {
         let loaded = self.loaded();

@@ -1,6 +1,7 @@
 //! Integration tests of the compose domain: each module writes real files into its own temporary
 //! folder and loads them the way the app does.
 
+mod diagram_model;
 mod errors;
 mod extends_anchors;
 mod graph;
