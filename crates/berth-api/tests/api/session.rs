@@ -41,6 +41,29 @@ fn containers(project: &str) -> Vec<String> {
     .collect()
 }
 
+/// Runs one action to its end, with no output and no outside cancel.
+async fn run(
+    stack: &OpenStack,
+    action: Action,
+) -> Result<berth_api::ActionOutcome, berth_api::ApiError> {
+    stack
+        .run_action(
+            action,
+            &[],
+            Duration::from_secs(60),
+            |_| {},
+            std::future::pending(),
+        )
+        .await
+}
+
+fn down(remove_orphans: bool) -> Action {
+    Action::Down {
+        volumes: false,
+        remove_orphans,
+    }
+}
+
 /// Removes the project's containers even when the test fails half way.
 struct Gone(String);
 
@@ -100,17 +123,7 @@ async fn a_second_action_is_refused_while_one_runs_and_cancel_stops_it() {
             assert!(Instant::now() < deadline, "Up never started");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let refused = stack
-            .run_action(
-                Action::Down {
-                    volumes: false,
-                    remove_orphans: false,
-                },
-                &[],
-                Duration::from_secs(10),
-                |_| {},
-                std::future::pending(),
-            )
+        let refused = run(&stack, down(false))
             .await
             .expect_err("refused while Up runs");
         // Wait until Up is waiting on the health check (its container exists), then cancel.
@@ -144,17 +157,7 @@ async fn a_second_action_is_refused_while_one_runs_and_cancel_stops_it() {
     );
     assert!(stack.running_action().is_none());
     // And the stack takes actions again.
-    stack
-        .run_action(
-            Action::Down {
-                volumes: false,
-                remove_orphans: false,
-            },
-            &[],
-            Duration::from_secs(10),
-            |_| {},
-            std::future::pending(),
-        )
+    run(&stack, down(false))
         .await
         .expect("down after the cancel");
     assert!(containers(&project).is_empty());
@@ -179,43 +182,16 @@ async fn containers_another_file_set_made_are_kept_unless_asked() {
     let up = Action::Up {
         remove_orphans: false,
     };
-    a.run_action(
-        up,
-        &[],
-        Duration::from_secs(60),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("up a");
-    b.run_action(
-        up,
-        &[],
-        Duration::from_secs(60),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("up b");
+    run(&a, up).await.expect("up a");
+    run(&b, up).await.expect("up b");
     let all = containers(&project);
     assert!(
         all.iter().any(|c| c.contains("one")),
         "Up of b.yml left a.yml's container alone: {all:?}"
     );
-    let down = b
-        .run_action(
-            Action::Down {
-                volumes: false,
-                remove_orphans: false,
-            },
-            &[],
-            Duration::from_secs(10),
-            |_| {},
-            std::future::pending(),
-        )
-        .await;
+    let kept = run(&b, down(false)).await;
     // Compose cannot remove the network the kept container still uses: that is said as such.
-    if let Err(e) = &down {
+    if let Err(e) = &kept {
         assert!(
             matches!(&e.detail, Some(ErrorDetail::NetworkInUse { network }) if network.ends_with("_default")),
             "down b: {e:?}"
@@ -226,18 +202,7 @@ async fn containers_another_file_set_made_are_kept_unless_asked() {
         all.iter().any(|c| c.contains("one")) && !all.iter().any(|c| c.contains("two")),
         "Down of b.yml removed only its own: {all:?}"
     );
-    b.run_action(
-        Action::Down {
-            volumes: false,
-            remove_orphans: true,
-        },
-        &[],
-        Duration::from_secs(10),
-        |_| {},
-        std::future::pending(),
-    )
-    .await
-    .expect("down b with orphans");
+    run(&b, down(true)).await.expect("down b with orphans");
     assert!(containers(&project).is_empty(), "asked for, orphans go too");
 }
 
