@@ -98,8 +98,16 @@ test("the diagram shows every service, its network and the connections with evid
   for (const e of ["svc:nginx>svc:app", "svc:app>svc:database", "svc:app>svc:redis"]) {
     assert.ok(edges.includes(e), `edge ${e} in ${edges}`);
   }
-  const evidence = await js(`return [...document.querySelectorAll("g.edge")].find(g => g.dataset.edge === "svc:nginx>svc:app").querySelector("title").textContent`);
+  // Hovering the edge shows its evidence in a tooltip; none of it is written into the SVG.
+  await js(`[...document.querySelectorAll("g.edge")].find(g => g.dataset.edge === "svc:nginx>svc:app").dispatchEvent(new MouseEvent("mouseenter", { clientX: 200, clientY: 200 }))`);
+  const evidence = await until("the evidence tooltip", async () => js(`return document.getElementById("edge-tip")?.textContent`));
   assert.match(evidence, /proxy_pass: nginx\/conf\.d\/default\.conf:\d+/, "hover shows the nginx line");
+  assert.equal(await js(`return document.querySelector("svg.diagram").innerHTML.includes("DATABASE_URL")`), false, "no environment value in the SVG");
+  const badges = await js(`return [...document.querySelectorAll('g.badges[data-edge="svc:nginx>svc:app"] text')].map(t => t.textContent)`);
+  assert.deepEqual(badges.sort(), ["depends: healthy", "proxy"], "one badge per kind (with the condition it waits for), not stacked labels");
+  const summary = await until("the summary", async () => js(`return document.getElementById("summary").textContent`));
+  assert.match(summary, /4 not created/, `a stack nobody started says so: ${summary}`);
+  assert.equal(await js(`return document.querySelectorAll("g.service.absent").length`), 4, "and its nodes are drawn as not created");
   assert.equal(await js(`return document.querySelectorAll("g.network").length`), 1);
   const volumes = await js(`return [...document.querySelectorAll("g.volume")].map(g => g.dataset.volume).sort()`);
   assert.deepEqual(volumes, ["pgdata", "redisdata"], "named volumes are drawn");
@@ -110,7 +118,7 @@ test("the diagram shows every service, its network and the connections with evid
 
 test("the diagram exports as SVG, PNG and Mermaid files through the native save dialog", async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "berth-export-"));
-  const size = await js(`const s = document.querySelector("svg.diagram"); return [s.width.baseVal.value, s.height.baseVal.value]`);
+  const size = await js(`const s = document.querySelector("svg.diagram"); return [Number(s.dataset.contentW), Number(s.dataset.contentH)]`);
   for (const [button, file] of [["#btn-export-svg", "d.svg"], ["#btn-export-png", "d.png"], ["#btn-export-mermaid", "d.mmd"]]) {
     await click(button);
     await saveAs("Export diagram", path.join(out, file));
@@ -140,19 +148,22 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
     const at = (type, dx, dy) => g.dispatchEvent(new PointerEvent(type, { bubbles: true, clientX: r.x + 10 + dx, clientY: r.y + 10 + dy, pointerId: 1, button: 0, isPrimary: true }));
     at("pointerdown", 0, 0); at("pointermove", 30, 40); at("pointermove", 60, 90); at("pointerup", 60, 90);`);
   const near = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 0.01);
-  assert.ok(near(await where(), [x0 + 60, y0 + 90]), "the node follows the pointer");
+  // The diagram is fitted to the canvas: a pointer's pixels are diagram units over the zoom.
+  const k = await js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
+  const [mx, my] = [60 / k, 90 / k];
+  assert.ok(near(await where(), [x0 + mx, y0 + my]), "the node follows the pointer");
   const [ex1, ey1] = await edgeEnd();
   const onBorder = (x, y, [bx, by]) => x >= bx - 0.01 && x <= bx + 170.01 && y >= by - 0.01 && y <= by + 54.01 &&
     [Math.abs(x - bx), Math.abs(x - bx - 170), Math.abs(y - by), Math.abs(y - by - 54)].some((d) => d < 0.01);
   assert.ok(onBorder(ex0, ey0, [x0, y0]), `the edge ended on redis's border before (${ex0},${ey0})`);
-  assert.ok(onBorder(ex1, ey1, [x0 + 60, y0 + 90]), `its edges follow it to its new border (${ex1},${ey1})`);
+  assert.ok(onBorder(ex1, ey1, [x0 + mx, y0 + my]), `its edges follow it to its new border (${ex1},${ey1})`);
   assert.equal(await js(`return !!document.getElementById("service-panel")`), false, "a drag is not a click");
   // Reopen the stack: the layout is computed again and the saved place wins.
   await click(`#recent-stacks li[data-path="${stackDir}"] button`);
   await sleep(500);
   await until("the saved place after reopening", async () => {
     const p = await where();
-    return near(p, [x0 + 60, y0 + 90]) ? p : false;
+    return near(p, [x0 + mx, y0 + my]) ? p : false;
   });
   assert.equal(await js(`return document.querySelector("svg.diagram").dataset.layoutSource`), "saved", "the unchanged graph is drawn from the layout kept in SQLite");
   await click("#btn-auto-layout");
@@ -282,11 +293,35 @@ test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", asyn
   await js(`document.activeElement?.blur()`);
   await app.keys("\uE009", "f");
   assert.equal(await js(`return document.activeElement?.id`), "log-filter", "Ctrl+F puts the cursor in the log filter");
+  // Typing in a field, a shortcut is text: Ctrl+D inside the log filter must not take the stack down.
+  await app.keys("\uE009", "d");
+  await sleep(1500);
+  assert.equal(await js(`return !!document.querySelector(".busy")`), false, "no action started from inside a text field");
+  assert.match(await js(`return document.getElementById("summary").textContent`), /4 running/);
   await js(`document.activeElement?.blur()`);
   await clickNode("app");
   await until("the app panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "app");
   await app.keys("\uE00C");
   await until("the panel closed by Escape", async () => !(await js(`return !!document.getElementById("service-panel")`)));
+});
+
+test("the diagram fits the view on open, zooms with buttons and keys, and Ctrl+0 fits it again", async () => {
+  await js(`document.activeElement?.blur()`);
+  const scale = () => js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
+  const inside = () => js(`const s = document.querySelector("svg.diagram").getBoundingClientRect();
+    return [...document.querySelectorAll("g.service rect, g.network rect, g.badges rect, g.port rect, g.volume rect")].every(e => {
+      const r = e.getBoundingClientRect(); return r.left >= s.left - 1 && r.top >= s.top - 1 && r.right <= s.right + 1 && r.bottom <= s.bottom + 1; });`);
+  const fitted = await scale();
+  assert.ok(await inside(), "after fit everything is inside the view");
+  await click("#btn-zoom-in");
+  await until("zoomed in", async () => Math.abs((await scale()) - Math.min(4, fitted * 1.25)) < 1e-6);
+  await app.keys("\uE009", "-");
+  await until("zoomed out by the key", async () => Math.abs((await scale()) - fitted) < 1e-6);
+  await click("#btn-zoom-in");
+  await click("#btn-zoom-in");
+  await app.keys("\uE009", "0");
+  await until("Ctrl+0 fits again", async () => Math.abs((await scale()) - fitted) < 1e-6);
+  assert.ok(await inside(), "and everything is in view again");
 });
 
 test("Stop in the service panel turns that node red", async () => {

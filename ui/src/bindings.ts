@@ -67,9 +67,13 @@ export type VolumeNodeView = { name: string, label: string, users: Array<string>
 
 export type PairView = { from: string, to: string, kinds: Array<string>, 
 /**
- * "depends_on, env_url": the edge's label.
+ * "depends_on, env_url": the edge's label in text exports.
  */
 label: string, 
+/**
+ * One small badge per kind, drawn on the edge: "depends: healthy", "env url", "proxy".
+ */
+badges: Array<string>, 
 /**
  * One line per piece of evidence ("env_url: compose.yaml:19 — DATABASE_URL=…"), masked.
  */
@@ -113,7 +117,7 @@ declared: boolean, containers: Array<ContainerBrief>, };
 
 export type Tone = "good" | "warn" | "bad" | "idle";
 
-export type Summary = { running: number, unhealthy: number, exited: number, text: string, };
+export type Summary = { running: number, unhealthy: number, exited: number, not_created: number, text: string, };
 
 export type ContainerBrief = { id: string, name: string, state: RunState, health: HealthState | null, exit_code: number | null, restarts: number, started_at: string | null, };
 

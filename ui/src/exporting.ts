@@ -4,6 +4,11 @@
 
 const PROPS = ["fill", "stroke", "stroke-width", "stroke-dasharray", "stroke-linejoin", "paint-order", "font-size", "font-weight", "font-family", "opacity"];
 
+/// The diagram's own size, whatever the zoom on screen.
+export function contentSize(svg: SVGSVGElement): [number, number] {
+  return [Number(svg.dataset.contentW ?? svg.width.baseVal.value), Number(svg.dataset.contentH ?? svg.height.baseVal.value)];
+}
+
 export function svgForExport(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const from = [svg, ...svg.querySelectorAll("*")];
@@ -16,9 +21,16 @@ export function svgForExport(svg: SVGSVGElement): string {
     }
     to[i].removeAttribute("class");
   });
+  // The whole diagram at its own size, not the zoomed and panned view on screen.
+  const [cw, ch] = contentSize(svg);
+  clone.setAttribute("width", String(cw));
+  clone.setAttribute("height", String(ch));
+  clone.setAttribute("viewBox", `-10 -10 ${cw} ${ch}`);
+  clone.querySelector("g.viewport")?.removeAttribute("transform");
+  clone.querySelectorAll("line.hit").forEach((el) => el.remove());
   // A background, so the file reads the same in any viewer, light or dark.
   const bg = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-  const [x, y, w, h] = (svg.getAttribute("viewBox") ?? "0 0 0 0").split(/\s+/);
+  const [x, y, w, h] = (clone.getAttribute("viewBox") ?? "0 0 0 0").split(/\s+/);
   for (const [k, v] of [["x", x], ["y", y], ["width", w], ["height", h], ["fill", getComputedStyle(document.body).backgroundColor]]) bg.setAttribute(k, v);
   clone.insertBefore(bg, clone.firstChild);
   clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
@@ -33,8 +45,9 @@ export async function pngBytes(svg: SVGSVGElement, scale = 2): Promise<Uint8Arra
     img.src = url;
     await img.decode();
     const canvas = document.createElement("canvas");
-    canvas.width = Math.ceil(svg.width.baseVal.value * scale);
-    canvas.height = Math.ceil(svg.height.baseVal.value * scale);
+    const [cw, ch] = contentSize(svg);
+    canvas.width = Math.ceil(cw * scale);
+    canvas.height = Math.ceil(ch * scale);
     const ctx = canvas.getContext("2d");
     if (!ctx) throw new Error("This system cannot draw the PNG (no 2D canvas).");
     ctx.drawImage(img, 0, 0, canvas.width, canvas.height);

@@ -328,8 +328,10 @@ pub struct PairView {
     pub from: String,
     pub to: String,
     pub kinds: Vec<&'static str>,
-    /// "depends_on, env_url": the edge's label.
+    /// "depends_on, env_url": the edge's label in text exports.
     pub label: String,
+    /// One small badge per kind, drawn on the edge: "depends: healthy", "env url", "proxy".
+    pub badges: Vec<String>,
     /// One line per piece of evidence ("env_url: compose.yaml:19 — DATABASE_URL=…"), masked.
     pub evidence: Vec<String>,
 }
@@ -389,6 +391,7 @@ pub(crate) fn diagram_of(project: &Project) -> DiagramView {
                     .iter()
                     .map(|x| format!("{}: {} — {}", x.kind, x.place, x.detail))
                     .collect(),
+                badges: e.badges,
                 from: e.from,
                 to: e.to,
                 kinds: e.kinds,

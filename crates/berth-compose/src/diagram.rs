@@ -105,8 +105,23 @@ pub struct PairEdge {
     pub to: String,
     /// Kinds in the order first found: "depends_on", "env_url", "proxy_pass"…
     pub kinds: Vec<&'static str>,
+    /// What the edge's small badges say, one per kind: "depends: healthy", "env url", "proxy".
+    pub badges: Vec<String>,
     /// Each piece of evidence: kind, file:line, and what it says.
     pub evidence: Vec<Evidence>,
+}
+
+/// A kind as a badge reads: short, with the condition a `depends_on` waits for.
+fn badge(kind: &str, condition: Option<crate::model::DependencyCondition>) -> String {
+    use crate::model::DependencyCondition as C;
+    match (kind, condition) {
+        ("depends_on", Some(C::Healthy)) => "depends: healthy".into(),
+        ("depends_on", Some(C::CompletedSuccessfully)) => "depends: completed".into(),
+        ("depends_on", _) => "depends".into(),
+        ("proxy_pass", _) => "proxy".into(),
+        ("fastcgi_pass", _) => "fastcgi".into(),
+        (k, _) => k.replace('_', " "),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,6 +211,7 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
                     from: e.from.clone(),
                     to: e.to.clone(),
                     kinds: Vec::new(),
+                    badges: Vec::new(),
                     evidence: Vec::new(),
                 });
                 edges.len() - 1
@@ -204,6 +220,7 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
         let pair = &mut edges[i];
         if !pair.kinds.contains(&e.kind.as_str()) {
             pair.kinds.push(e.kind.as_str());
+            pair.badges.push(badge(e.kind.as_str(), e.condition));
         }
         pair.evidence.push(Evidence {
             kind: e.kind.as_str(),

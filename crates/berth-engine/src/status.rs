@@ -58,6 +58,7 @@ pub struct Summary {
     pub running: u32,
     pub unhealthy: u32,
     pub exited: u32,
+    pub not_created: u32,
     pub text: String,
 }
 
@@ -68,11 +69,18 @@ impl Summary {
         let running = count(&|s| s.state == RunState::Running);
         let unhealthy = count(&|s| s.health == Some(HealthState::Unhealthy));
         let exited = count(&|s| s.state == RunState::Exited);
+        let not_created = count(&|s| s.state == RunState::NotCreated);
+        let mut text = format!("{running} running · {unhealthy} unhealthy · {exited} exited");
+        // A stack nobody started yet reads as such, not as "0 running".
+        if not_created > 0 {
+            text.push_str(&format!(" · {not_created} not created"));
+        }
         Summary {
             running,
             unhealthy,
             exited,
-            text: format!("{running} running · {unhealthy} unhealthy · {exited} exited"),
+            not_created,
+            text,
         }
     }
 }

@@ -54,6 +54,12 @@ volumes:
         "evidence is masked: {:?}",
         app_db[0].evidence
     );
+    assert!(
+        app_db[0].badges.iter().any(|b| b == "depends")
+            && app_db[0].badges.iter().any(|b| b == "env url"),
+        "one short badge per kind: {:?}",
+        app_db[0].badges
+    );
     let back = m.groups.iter().find(|g| g.name == "back").expect("back");
     assert_eq!(back.label, "back (internal)");
     assert_eq!(back.members, vec!["app", "db"]);
