@@ -409,6 +409,9 @@ mod tests {
             vec![Tone::Bad, Tone::Idle, Tone::Bad, Tone::Idle, Tone::Good],
             "an unhealthy replica makes the service red; a job that exited too"
         );
-        assert_eq!(Summary::of(&s).text, "2 running · 1 unhealthy · 1 exited");
+        assert_eq!(
+            Summary::of(&s).text,
+            "2 running · 1 unhealthy · 1 exited · 2 not created"
+        );
     }
 }
