@@ -305,6 +305,40 @@ test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", asyn
   await until("the panel closed by Escape", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
+test("the Services view, the command palette, and a question before deleting volumes", async () => {
+  await js(`document.activeElement?.blur()`);
+  await click("#nav-services");
+  const rows = await until("the services table", async () =>
+    js(`return [...document.querySelectorAll("#services-table tbody tr")].map(r => [r.dataset.service, r.querySelector(".pill").dataset.state])`).then((r) => (r.length === 4 ? r : false)));
+  assert.deepEqual(Object.fromEntries(rows), { app: "running", database: "running", nginx: "running", redis: "running" });
+  const ports = await js(`return document.querySelector('#services-table tr[data-service="nginx"]').textContent`);
+  assert.match(ports, /127\.0\.0\.1:\d+→443/, "ports as the diagram labels them");
+  await shot("services-table");
+  await click('#services-table tr[data-service="redis"] button');
+  await until("redis selected from the table", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");
+  await app.keys("\uE00C");
+  // Ctrl+K: the palette finds commands by words of their names.
+  await app.keys("\uE009", "k");
+  await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+  await type("#palette input", "go to logs");
+  await app.keys("\uE007");
+  await until("the Logs view", async () => (await js(`return document.getElementById("nav-logs").getAttribute("aria-current")`)) === "page");
+  assert.equal(await js(`return !!document.getElementById("palette")`), false, "the palette closes after running");
+  await click("#nav-overview");
+  // Deleting volumes asks first; Cancel leaves everything as it was.
+  await app.keys("\uE009", "k");
+  await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+  await type("#palette input", "delete volumes");
+  await app.keys("\uE007");
+  const question = await until("the question", async () => js(`return document.getElementById("confirm")?.textContent`));
+  assert.match(question, /pgdata.*redisdata|redisdata.*pgdata/, `it names the volumes that would go: ${question}`);
+  assert.equal(await js(`return document.activeElement?.id`), "confirm-cancel", "the safe answer has the focus");
+  await click("#confirm-cancel");
+  await sleep(800);
+  assert.equal(await js(`return !!document.querySelector(".busy")`), false, "nothing ran");
+  assert.match(await js(`return document.getElementById("summary").textContent`), /4 running/);
+});
+
 test("the diagram fits the view on open, zooms with buttons and keys, and Ctrl+0 fits it again", async () => {
   await js(`document.activeElement?.blur()`);
   const scale = () => js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
