@@ -40,6 +40,17 @@ async function shot(name) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// axe-core (from the UI's dev dependencies) run inside the real window: the serious and critical
+// violations on the screen as it is now.
+const AXE = fs.readFileSync(path.join(REPO, "ui/node_modules/axe-core/axe.min.js"), "utf8");
+async function axeProblems() {
+  if (!(await js(`return typeof window.axe === "object"`))) await js(`${AXE}; return true;`);
+  await js(`window.__axe = null; axe.run(document, { resultTypes: ["violations"] }).then(r => { window.__axe = r.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => v.id + " (" + v.impact + "): " + v.help + " — " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")); }); return true;`);
+  return until("axe's result", async () => js(`return window.__axe`), 60_000);
+}
+
 // Native GTK dialogs are answered the way a person would, with keys typed into the dialog
 // window under Xvfb (xdotool), never through a test-only path in the app.
 async function answerDialog(title, steps) {
@@ -337,6 +348,22 @@ test("the Services view, the command palette, and a question before deleting vol
   await sleep(800);
   assert.equal(await js(`return !!document.querySelector(".busy")`), false, "nothing ran");
   assert.match(await js(`return document.getElementById("summary").textContent`), /4 running/);
+});
+
+test("accessibility: axe-core finds no serious or critical violation on each main screen", async () => {
+  const found = {};
+  for (const page of ["overview", "services", "logs"]) {
+    await click(`#nav-${page}`);
+    await sleep(300);
+    found[page] = await axeProblems();
+  }
+  await click("#nav-overview");
+  await clickNode("app");
+  await until("the app panel", async () => !!(await js(`return document.getElementById("service-panel")`)));
+  found.panel = await axeProblems();
+  await js(`document.activeElement?.blur()`);
+  await app.keys("\uE00C");
+  for (const [page, problems] of Object.entries(found)) assert.deepEqual(problems, [], `${page}: ${problems.join("\n")}`);
 });
 
 test("the diagram fits the view on open, zooms with buttons and keys, and Ctrl+0 fits it again", async () => {
