@@ -57,6 +57,7 @@ fn main() {
             stack::stack_action,
             stack::cancel_action,
             stack::service_environment,
+            stack::service_inspect,
             stack::open_port,
             stack::pick_stack_folder,
             diagram::export_diagram,

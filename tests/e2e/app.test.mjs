@@ -366,6 +366,24 @@ test("accessibility: axe-core finds no serious or critical violation on each mai
   for (const [page, problems] of Object.entries(found)) assert.deepEqual(problems, [], `${page}: ${problems.join("\n")}`);
 });
 
+test("the service drawer: Environment and Inspect tabs, secrets masked until revealed", async () => {
+  await js(`document.activeElement?.blur()`);
+  await clickNode("database");
+  await until("the database panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "database");
+  await click("#tab-inspect");
+  const doc = await until("the inspect document", async () => js(`const t = document.getElementById("inspect-json")?.textContent; return t && t.includes('"Config"') ? t : false`));
+  assert.ok(doc.includes("POSTGRES_PASSWORD=********"), "the password is masked by its name");
+  assert.ok(!doc.includes("demo-secret"), "and appears nowhere else");
+  await click("#inspect-reveal");
+  await until("revealed on request", async () => js(`return document.getElementById("inspect-json").textContent.includes("POSTGRES_PASSWORD=demo-secret")`));
+  await click("#tab-environment");
+  const env = await until("the environment tab", async () => js(`return document.getElementById("tabpanel-environment")?.textContent`));
+  assert.ok(!env.includes("demo-secret"), `environment masked: ${env}`);
+  await click("#tab-overview");
+  await app.keys("\uE00C");
+  await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
+});
+
 test("the diagram fits the view on open, zooms with buttons and keys, and Ctrl+0 fits it again", async () => {
   await js(`document.activeElement?.blur()`);
   const scale = () => js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);

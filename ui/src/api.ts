@@ -20,6 +20,9 @@ export const exportDiagram = (session: number, format: "mermaid" | "dot") => inv
 export const serviceEnvironment = (session: number, service: string, reveal: boolean) =>
   invoke<Record<string, string>>("service_environment", { session, service, reveal });
 
+export const serviceInspect = (session: number, service: string, reveal: boolean) =>
+  invoke<string>("service_inspect", { session, service, reveal });
+
 function channel<T>(on: (v: T) => void) {
   const ch = new Channel<T>();
   ch.onmessage = on;

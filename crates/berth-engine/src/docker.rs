@@ -464,6 +464,20 @@ impl Engine for DockerEngine {
         Ok(out)
     }
 
+    async fn inspect_raw(&self, id: &str) -> Result<Option<serde_json::Value>, EngineError> {
+        match self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(r) => Ok(serde_json::to_value(r).ok()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
+    }
+
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, EngineError> {
         match self
             .docker

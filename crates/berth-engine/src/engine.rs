@@ -30,6 +30,13 @@ pub trait Engine: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Option<ContainerInfo>, EngineError>> + Send;
 
+    /// The engine's whole inspect document of a container, as `docker inspect` prints it
+    /// (unmasked: the facade masks it). `Ok(None)` when the container no longer exists.
+    fn inspect_raw(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<serde_json::Value>, EngineError>> + Send;
+
     /// Container events from `since_unix` on (events that happened while the subscription was
     /// being set up are replayed, so subscribe-then-list never misses one).
     fn events(&self, project: Option<&str>, since_unix: i64) -> BoxStream<EngineEvent>;

@@ -109,6 +109,11 @@ impl Engine for FakeEngine {
             .collect())
     }
 
+    async fn inspect_raw(&self, id: &str) -> Result<Option<serde_json::Value>, EngineError> {
+        let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
+        Ok(m.get(id).and_then(|c| serde_json::to_value(c).ok()))
+    }
+
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, EngineError> {
         let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
         Ok(m.get(id).cloned())

@@ -259,6 +259,24 @@ pub fn service_environment(
         .unwrap_or_default())
 }
 
+/// The inspect documents of a service's containers as pretty JSON, secrets masked unless
+/// `reveal`.
+#[tauri::command(async)]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub async fn service_inspect(
+    session: SessionId,
+    service: String,
+    reveal: bool,
+    sessions: State<'_, AppSessions>,
+) -> Result<String, ApiError> {
+    let docs = sessions
+        .get(session)?
+        .inspect_service(&service, reveal)
+        .await?;
+    serde_json::to_string_pretty(&docs)
+        .map_err(|e| super::io_error("cannot show the inspect document", e))
+}
+
 /// Opens a port the stack publishes in the default browser. The app builds the URL, and only
 /// ever for localhost: the webview cannot make it open anything else.
 #[tauri::command(async)]

@@ -144,6 +144,35 @@ impl<C: Connector> OpenStack<C> {
         view_of(&self.loaded().project, show_secrets)
     }
 
+    /// The inspect documents of a service's containers, as `docker inspect` prints them, with
+    /// every secret masked (environment values by name, and secret values wherever they appear)
+    /// unless `reveal`.
+    pub async fn inspect_service(
+        &self,
+        service: &str,
+        reveal: bool,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        use berth_engine::Engine;
+        let services = [service.to_owned()];
+        let engine = self.engine().await?;
+        let containers = self.selected_containers(&engine, &services).await?;
+        let loaded = self.loaded();
+        let mut out = Vec::new();
+        for c in containers {
+            if let Some(mut doc) = engine
+                .inspect_raw(&c.id)
+                .await
+                .map_err(|e| self.broken(e))?
+            {
+                if !reveal {
+                    mask_json(&mut doc, &loaded.secrets);
+                }
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+
     /// The diagram the window draws, from the current model.
     pub fn diagram_view(&self) -> crate::inspect::DiagramView {
         crate::inspect::diagram_of(&self.loaded().project)
@@ -238,6 +267,25 @@ impl From<&Endpoint> for EndpointView {
             host: e.host.clone(),
             label: e.label(),
         }
+    }
+}
+
+/// Masks an inspect document in place: `KEY=value` environment entries by the key's name, and
+/// every known secret value in any string.
+fn mask_json(v: &mut serde_json::Value, secrets: &Secrets) {
+    match v {
+        serde_json::Value::String(s) => {
+            let masked = match s.split_once('=') {
+                Some((k, val)) if !k.is_empty() && !k.contains(' ') => {
+                    format!("{k}={}", secrets.mask_var(k, val))
+                }
+                _ => secrets.mask(s),
+            };
+            *s = masked;
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask_json(x, secrets)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| mask_json(x, secrets)),
+        _ => {}
     }
 }
 

@@ -287,3 +287,28 @@ async fn an_edit_reloads_the_model_and_a_broken_edit_keeps_the_last_good_one() {
         "the last good model stays"
     );
 }
+
+#[test]
+fn an_inspect_document_is_masked_by_name_and_by_value() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let req = project(
+        dir.path(),
+        "services:\n  db:\n    image: postgres\n    environment:\n      DB_PASSWORD: hunter2\n      PLAIN: visible\n",
+    );
+    let stack =
+        OpenStack::open_with(&req, HashMap::new(), FakeConnector::default()).expect("loads");
+    let mut doc = serde_json::json!({
+        "Config": {"Env": ["DB_PASSWORD=hunter2", "PLAIN=visible", "URL=postgres://u:hunter2@db/x"]},
+        "Args": ["--password", "hunter2"],
+    });
+    super::mask_json(&mut doc, &stack.loaded().secrets);
+    let text = doc.to_string();
+    assert!(
+        !text.contains("hunter2"),
+        "no secret survives anywhere: {text}"
+    );
+    assert!(
+        text.contains("PLAIN=visible"),
+        "what is not secret stays readable: {text}"
+    );
+}
