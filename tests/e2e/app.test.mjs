@@ -244,6 +244,59 @@ test("an edit of the compose file redraws the open diagram; a broken edit names 
   }
 });
 
+// Geometry of the drawn diagram, read from the real window: overlapping boxes, badges and group
+// labels, text wider than its box, anything outside the view, and edge crossings.
+const LAYOUT_QUALITY = `
+  const view = document.querySelector("svg.diagram").getBoundingClientRect();
+  const take = (sel, kind) => [...document.querySelectorAll(sel)].map(e => ({ kind, r: e.getBoundingClientRect() }));
+  const items = [...take("g.service > rect", "node"), ...take("g.badge rect", "badge"), ...take("g.network > text", "group label"),
+    ...take("g.port rect", "port"), ...take("g.volume rect", "volume")];
+  const hit = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+  const overlaps = [];
+  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) if (hit(items[i].r, items[j].r)) overlaps.push(items[i].kind + "/" + items[j].kind);
+  let overflow = 0;
+  for (const g of document.querySelectorAll("g.service")) {
+    const box = g.querySelector("rect").getBoundingClientRect(), t = g.querySelector("text.name").getBoundingClientRect();
+    if (t.right > box.right + 0.5) overflow++;
+  }
+  const outside = items.filter(({ r }) => r.left < view.left - 1 || r.top < view.top - 1 || r.right > view.right + 1 || r.bottom > view.bottom + 1).length;
+  const segs = [...document.querySelectorAll("g.edge > line:not(.hit)")].map(l => { const a = l.getBoundingClientRect(); return [+l.getAttribute("x1"), +l.getAttribute("y1"), +l.getAttribute("x2"), +l.getAttribute("y2")]; });
+  const cross = (p, q) => { const d = (a, b, c) => (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0]);
+    const [a, b, c, e] = [[p[0], p[1]], [p[2], p[3]], [q[0], q[1]], [q[2], q[3]]];
+    const shared = [a, b].some(x => [c, e].some(y => Math.hypot(x[0]-y[0], x[1]-y[1]) < 1)); if (shared) return false;
+    return d(a, b, c) * d(a, b, e) < 0 && d(c, e, a) * d(c, e, b) < 0; };
+  let crossings = 0;
+  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++) if (cross(segs[i], segs[j])) crossings++;
+  return { items: items.length, overlaps, overflow, outside, crossings };`;
+
+test("layout quality on every seed stack: nothing overflows or leaves the view; overlaps and crossings measured", async () => {
+  const seeds = [["luminai", "luminai"], ["functionalfit", "functionalfit/infra"], ["primehub", "primehub"], ["orchesity", "orchesity"], ["fintrack", "fintrack"]];
+  const results = {};
+  try {
+    for (const [name, sub] of seeds) {
+      const dir = path.join(REPO, "tests/fixtures", sub);
+      await type("#stack-path", dir);
+      await click("form button[type=submit]");
+      await until(`${name} drawn`, async () => (await js(`return document.querySelector(".stack-name")?.dataset.project`)) && (await js(`return document.querySelectorAll("g.service").length`)) > 0 && (await js(`return document.querySelector("svg.diagram").dataset.layoutSource`)) !== "");
+      await sleep(600);
+      results[name] = await js(LAYOUT_QUALITY);
+      console.log(`layout ${name}: ${results[name].items} boxes, ${results[name].overlaps.length} overlaps (${results[name].overlaps.join(" ")}), ${results[name].overflow} overflowing names, ${results[name].outside} outside the view, ${results[name].crossings} edge crossings`);
+      if (name === "functionalfit") await shot("functionalfit");
+    }
+  } finally {
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    for (const [, sub] of seeds) {
+      const dir = path.join(REPO, "tests/fixtures", sub);
+      if (await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"] button.remove')`)) await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+    }
+  }
+  for (const [name, r] of Object.entries(results)) {
+    assert.equal(r.overflow, 0, `${name}: a service name wider than its box`);
+    assert.equal(r.outside, 0, `${name}: after fit everything is in view`);
+  }
+});
+
 test("a broken stack reads as a sentence naming the place and the fix, and the app carries on", async () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-bad-"));
   const broken = path.join(base, "broken");
