@@ -40,4 +40,7 @@ cargo test --workspace --locked
 step "end-to-end tests in the real app window (Xvfb, tauri-driver, real engine)"
 ./scripts/e2e.sh
 
+step "installable packages: .deb and .rpm built, the .deb installed and started from its desktop entry"
+./scripts/package.sh
+
 step "all tests passed"
