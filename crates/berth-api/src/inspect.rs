@@ -336,10 +336,15 @@ pub struct PairView {
     pub evidence: Vec<String>,
 }
 
-pub(crate) fn diagram_of(project: &Project) -> DiagramView {
+/// The masked view and the diagram of a loaded project, from one graph.
+pub(crate) fn views_of(project: &Project) -> (InspectView, DiagramView) {
     let graph = build_graph(project);
+    (view(project, &graph, false), diagram_of(project, &graph))
+}
+
+fn diagram_of(project: &Project, graph: &Graph) -> DiagramView {
     let secrets = Secrets::from_project(project);
-    let m = diagram::model(project, &graph, &|d| secrets.mask(d));
+    let m = diagram::model(project, graph, &|d| secrets.mask(d));
     DiagramView {
         groups: m
             .groups

@@ -55,8 +55,7 @@ pub async fn open_stack(
     let req = request(&dir);
     let (session, stack) = sessions.open(&req, || berth_api::OpenStack::open(&req, env()))?;
     stack.watch_files()?;
-    let view = stack.inspect(false);
-    let diagram = stack.diagram_view();
+    let (view, diagram) = stack.views();
     store
         .remember_stack(&dir, &view.project, now())
         .await
@@ -139,11 +138,14 @@ pub fn watch_model(
                     diagram: None,
                     error: Some(error),
                 },
-                None => ModelUpdate {
-                    view: Some(stack.inspect(false)),
-                    diagram: Some(stack.diagram_view()),
-                    error: None,
-                },
+                None => {
+                    let (view, diagram) = stack.views();
+                    ModelUpdate {
+                        view: Some(view),
+                        diagram: Some(diagram),
+                        error: None,
+                    }
+                }
             };
             let _ = on_update.send(update);
         }

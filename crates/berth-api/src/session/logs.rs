@@ -80,7 +80,7 @@ impl<C: Connector> OpenStack<C> {
         let mut backoff = RETRY_START;
         let mut first = true;
         loop {
-            let lost_at = now_unix();
+            let round_started = now_unix();
             let round = self.follow_round(services, &req, first, &mut shown, &mut on_line);
             let result = tokio::select! {
                 _ = &mut stop => return Ok(()),
@@ -99,18 +99,9 @@ impl<C: Connector> OpenStack<C> {
             }
             backoff = (backoff * 2).min(RETRY_MAX);
             req.tail = None;
-            req.since = Some(
-                shown
-                    .values()
-                    .min()
-                    .map(|t| (t / 1_000_000_000) as i64)
-                    .unwrap_or(lost_at),
-            );
-            if first {
-                first = false;
-            } else if shown.is_empty() {
-                req.since = Some(lost_at);
-            }
+            // Nothing shown yet: from when this round began, so no line of the outage is lost.
+            req.since = Some(oldest_second(&shown).unwrap_or(round_started));
+            first = false;
         }
     }
 
@@ -142,11 +133,7 @@ impl<C: Connector> OpenStack<C> {
                 on_line(l);
             }
             follow_request.tail = None;
-            follow_request.since = shown
-                .values()
-                .min()
-                .map(|t| (t / 1_000_000_000) as i64)
-                .or(Some(now_unix()));
+            follow_request.since = oldest_second(shown).or(Some(now_unix()));
         }
         let mut rx = logs::follow(
             engine,
@@ -169,4 +156,10 @@ impl<C: Connector> OpenStack<C> {
         }
         Ok(())
     }
+}
+
+/// The second of the oldest last-shown line across containers: following again from there, with
+/// every line at or before a container's own last one skipped, repeats nothing and loses nothing.
+fn oldest_second(shown: &HashMap<String, i128>) -> Option<i64> {
+    shown.values().min().map(|t| (t / 1_000_000_000) as i64)
 }

@@ -173,9 +173,10 @@ impl<C: Connector> OpenStack<C> {
         Ok(out)
     }
 
-    /// The diagram the window draws, from the current model.
-    pub fn diagram_view(&self) -> crate::inspect::DiagramView {
-        crate::inspect::diagram_of(&self.loaded().project)
+    /// The stack as the window shows it (secrets masked) and the diagram it draws, from the
+    /// current model and one graph.
+    pub fn views(&self) -> (InspectView, crate::inspect::DiagramView) {
+        crate::inspect::views_of(&self.loaded().project)
     }
 
     /// The stack's architecture as Mermaid or DOT text, from the current model.
