@@ -58,6 +58,9 @@ fn generated() -> String {
         decl::<crate::commands::stack::ModelUpdate>(),
         decl::<crate::commands::stack::RecentStackView>(),
         decl::<crate::commands::prefs::UiPrefs>(),
+        decl::<TerminalInfo>(),
+        decl::<crate::commands::terminal::TerminalEvent>(),
+        decl::<crate::commands::terminal::OpenedTerminal>(),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by `src-tauri/src/bindings.rs`; do not edit.\n\

@@ -15,7 +15,7 @@ mod bindings;
 
 use std::path::PathBuf;
 
-use commands::{diagram, logs, prefs, stack};
+use commands::{diagram, logs, prefs, stack, terminal};
 
 fn main() {
     // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
@@ -32,6 +32,7 @@ fn main() {
         .manage(sessions::Streams::default())
         .manage(logs::Logs::default())
         .manage(logs::Clipboard::default())
+        .manage(terminal::Terminals::default())
         .manage(window_place::PlaceSaves::default())
         .on_window_event(|window, event| {
             if matches!(
@@ -74,6 +75,10 @@ fn main() {
             logs::log_filter,
             logs::copy_logs,
             logs::export_logs,
+            terminal::terminal_open,
+            terminal::terminal_input,
+            terminal::terminal_resize,
+            terminal::terminal_close,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -81,6 +81,15 @@ pub enum ErrorDetail {
     MissingVariable {
         variable: String,
     },
+    /// A terminal was asked for and the image has none of these shells.
+    NoShell {
+        service: String,
+        tried: Vec<String>,
+    },
+    /// The service has no running container to open a terminal in.
+    NotRunning {
+        service: String,
+    },
     Other {
         sentence: String,
     },

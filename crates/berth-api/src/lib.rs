@@ -28,7 +28,8 @@ pub use inspect::{
     VolumeView,
 };
 pub use session::{
-    ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, StatusView,
+    ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, StatusView, Terminal,
+    TerminalControl, TerminalInfo, SHELLS,
 };
 pub use sessions::{SessionId, Sessions};
 pub use since::parse_since;

@@ -14,7 +14,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::endpoint::{candidate_endpoints, Endpoint};
-use crate::engine::{BoxStream, Engine};
+use crate::engine::{BoxStream, Engine, ExecTty};
 use crate::error::EngineError;
 use crate::model::*;
 
@@ -555,6 +555,124 @@ impl Engine for DockerEngine {
 
     fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
         self.stats_stream(container)
+    }
+
+    async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {
+        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+        let host = self.host().to_owned();
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.to_vec()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let started = self
+            .docker
+            .start_exec(&exec.id, None::<StartExecOptions>)
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            // Drained, not kept: only the exit code is wanted, and it is set once the output ends.
+            while let Some(chunk) = output.next().await {
+                chunk.map_err(|e| map_err(&host, e))?;
+            }
+        }
+        self.exec_exit_code(&exec.id).await
+    }
+
+    async fn exec_tty(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[&str],
+        cols: u16,
+        rows: u16,
+    ) -> Result<ExecTty, EngineError> {
+        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+        let host = self.host().to_owned();
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(true),
+                    env: Some(env.to_vec()),
+                    cmd: Some(cmd.to_vec()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: true,
+                    output_capacity: Some(64 * 1024),
+                }),
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let StartExecResults::Attached { output, input } = started else {
+            return Err(EngineError::Api {
+                status: 500,
+                message: "the engine started the terminal detached".into(),
+            });
+        };
+        // The size is set after the start: `ConsoleSize` at create needs API 1.42, and Debian's
+        // dockerd 20.10 speaks 1.41.
+        let _ = self.resize_exec(&exec.id, cols, rows).await;
+        let output = output.map(move |r| {
+            use bollard::container::LogOutput;
+            match r.map_err(|e| map_err(&host, e))? {
+                LogOutput::StdErr { message }
+                | LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message } => Ok(message.to_vec()),
+            }
+        });
+        Ok(ExecTty {
+            id: exec.id,
+            output: Box::pin(output),
+            input,
+        })
+    }
+
+    async fn resize_exec(&self, exec: &str, cols: u16, rows: u16) -> Result<(), EngineError> {
+        self.docker
+            .resize_exec(
+                exec,
+                bollard::exec::ResizeExecOptions {
+                    height: rows.max(1),
+                    width: cols.max(1),
+                },
+            )
+            .await
+            .map_err(|e| map_err(self.host(), e))
+    }
+
+    async fn exec_exit_code(&self, exec: &str) -> Result<Option<i64>, EngineError> {
+        let r = self
+            .docker
+            .inspect_exec(exec)
+            .await
+            .map_err(|e| map_err(self.host(), e))?;
+        if r.running == Some(true) {
+            return Ok(None);
+        }
+        Ok(r.exit_code)
     }
 }
 

@@ -11,6 +11,16 @@ use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest,
 
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, EngineError>> + Send>>;
 
+/// A command running in a container with a terminal: what it prints (raw bytes, as a terminal
+/// gets them) and what it reads. Dropping both ends the attachment.
+pub struct ExecTty {
+    /// The engine's id of the exec instance, for [`Engine::resize_exec`] and
+    /// [`Engine::exec_exit_code`].
+    pub id: String,
+    pub output: BoxStream<Vec<u8>>,
+    pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 pub trait Engine: Send + Sync + 'static {
     fn info(&self) -> impl Future<Output = Result<EngineInfo, EngineError>> + Send;
 
@@ -45,4 +55,37 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Resource samples of one container, about one a second, until the stream is dropped.
     fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample>;
+
+    /// Runs `cmd` (an argument vector, never a shell string) in a running container without a
+    /// terminal, discards what it prints, and gives its exit code (126/127 when the program is
+    /// not in the image).
+    fn exec_status(
+        &self,
+        id: &str,
+        cmd: &[&str],
+    ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send;
+
+    /// Starts `cmd` in a running container with a terminal of `cols` x `rows`, attached.
+    fn exec_tty(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[&str],
+        cols: u16,
+        rows: u16,
+    ) -> impl Future<Output = Result<ExecTty, EngineError>> + Send;
+
+    /// Tells a terminal's program its new size (it gets SIGWINCH).
+    fn resize_exec(
+        &self,
+        exec: &str,
+        cols: u16,
+        rows: u16,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// The exit code of an exec instance, `None` while it runs.
+    fn exec_exit_code(
+        &self,
+        exec: &str,
+    ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send;
 }

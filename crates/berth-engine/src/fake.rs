@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 use tokio_stream_shim::BroadcastStream;
 
-use crate::engine::{BoxStream, Engine};
+use crate::engine::{BoxStream, Engine, ExecTty};
 use crate::error::EngineError;
 use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample};
 
@@ -18,6 +18,9 @@ pub struct FakeEngine {
     /// A frozen fake keeps its event stream open but answers no ping, like `kill -STOP dockerd`.
     frozen: Arc<std::sync::atomic::AtomicBool>,
     logs: Arc<Mutex<HashMap<String, Vec<LogChunk>>>>,
+    /// Programs the fake's containers have; a terminal echoes what it is sent.
+    programs: Arc<Mutex<Vec<String>>>,
+    resizes: Arc<Mutex<Vec<(String, u16, u16)>>>,
 }
 
 impl Default for FakeEngine {
@@ -34,7 +37,21 @@ impl FakeEngine {
             events,
             frozen: Default::default(),
             logs: Default::default(),
+            programs: Arc::new(Mutex::new(vec!["sh".into()])),
+            resizes: Default::default(),
         }
+    }
+
+    /// The programs every container of the fake has (`sh` unless set).
+    pub fn set_programs(&self, programs: &[&str]) {
+        if let Ok(mut p) = self.programs.lock() {
+            *p = programs.iter().map(|s| (*s).to_owned()).collect();
+        }
+    }
+
+    /// Every terminal resize asked for, as (exec id, cols, rows).
+    pub fn resizes(&self) -> Vec<(String, u16, u16)> {
+        self.resizes.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Sets a container and emits `action` for it, as the daemon would.
@@ -149,6 +166,74 @@ impl Engine for FakeEngine {
 
     fn stats(&self, _container: &ContainerInfo) -> BoxStream<StatsSample> {
         Box::pin(futures_util::stream::empty())
+    }
+
+    async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {
+        self.running(id)?;
+        let has = |p: &str| self.programs.lock().is_ok_and(|l| l.iter().any(|x| x == p));
+        Ok(Some(match cmd.first() {
+            Some(p) if has(p) => 0,
+            _ => 127,
+        }))
+    }
+
+    async fn exec_tty(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        _env: &[&str],
+        cols: u16,
+        rows: u16,
+    ) -> Result<ExecTty, EngineError> {
+        self.running(id)?;
+        let exec = format!("exec-{id}-{}", cmd.first().copied().unwrap_or_default());
+        let _ = self.resize_exec(&exec, cols, rows).await;
+        // A loopback: what the terminal is sent comes back, as a tty in echo mode shows it.
+        let (sent, echoed) = tokio::io::duplex(4096);
+        let output = futures_util::stream::unfold(echoed, |mut r| async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 4096];
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(buf), r))
+                }
+            }
+        });
+        Ok(ExecTty {
+            id: exec,
+            output: Box::pin(output),
+            input: Box::pin(sent),
+        })
+    }
+
+    async fn resize_exec(&self, exec: &str, cols: u16, rows: u16) -> Result<(), EngineError> {
+        if let Ok(mut r) = self.resizes.lock() {
+            r.push((exec.to_owned(), cols, rows));
+        }
+        Ok(())
+    }
+
+    async fn exec_exit_code(&self, _exec: &str) -> Result<Option<i64>, EngineError> {
+        Ok(None)
+    }
+}
+
+impl FakeEngine {
+    fn running(&self, id: &str) -> Result<(), EngineError> {
+        let m = self.containers.lock().map_err(|_| EngineError::Cancelled)?;
+        match m.get(id) {
+            Some(c) if c.state == crate::model::RunState::Running => Ok(()),
+            Some(_) => Err(EngineError::Api {
+                status: 409,
+                message: format!("container {id} is not running"),
+            }),
+            None => Err(EngineError::Api {
+                status: 404,
+                message: format!("no such container: {id}"),
+            }),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod diagram;
 pub mod logs;
 pub mod prefs;
 pub mod stack;
+pub mod terminal;
 
 use berth_api::ApiError;
 

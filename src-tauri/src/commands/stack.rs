@@ -69,7 +69,12 @@ pub async fn open_stack(
 
 /// Ends a stack's session: its watch, reloads and action stop.
 #[tauri::command]
-pub fn close_stack(session: SessionId, sessions: State<'_, AppSessions>) -> bool {
+pub fn close_stack(
+    session: SessionId,
+    sessions: State<'_, AppSessions>,
+    terminals: State<'_, crate::commands::terminal::Terminals>,
+) -> bool {
+    terminals.close_session(session);
     sessions.close(session)
 }
 

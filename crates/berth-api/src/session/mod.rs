@@ -6,6 +6,7 @@ mod logs;
 mod reload;
 mod stats;
 mod status;
+mod terminal;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +28,7 @@ use crate::inspect::{view_of, InspectView, StackRequest};
 pub use actions::ActionOutcome;
 pub use reload::ModelState;
 pub use status::{EngineView, StatusView};
+pub use terminal::{Terminal, TerminalControl, TerminalInfo, SHELLS};
 
 /// What one load of the compose files gave: the model, the compose target, its secrets.
 #[derive(Debug)]

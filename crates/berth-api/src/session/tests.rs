@@ -312,3 +312,72 @@ fn an_inspect_document_is_masked_by_name_and_by_value() {
         "what is not secret stays readable: {text}"
     );
 }
+
+#[tokio::test]
+async fn a_terminal_uses_the_first_shell_the_image_has_and_carries_keys_and_sizes() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let engine = FakeEngine::new();
+    let stack = open(dir.path(), &engine);
+    engine.upsert(container("w", "web", RunState::Running, None), "start");
+
+    engine.set_programs(&["sh", "bash"]);
+    let t = stack
+        .open_terminal("web", None, 80, 24)
+        .await
+        .expect("opens");
+    assert_eq!(
+        t.info.shell, "bash",
+        "bash comes before sh when the image has both"
+    );
+    engine.set_programs(&["sh"]);
+    let mut t = stack
+        .open_terminal("web", None, 100, 30)
+        .await
+        .expect("opens");
+    assert_eq!(t.info.shell, "sh", "sh when the image has no bash");
+    assert!(
+        engine
+            .resizes()
+            .iter()
+            .any(|(_, c, r)| (*c, *r) == (100, 30)),
+        "the terminal starts at the window's size: {:?}",
+        engine.resizes()
+    );
+    t.control.send(b"echo hi\r").await.expect("typed");
+    let echoed = t.output.next().await.expect("output").expect("bytes");
+    assert_eq!(
+        echoed, b"echo hi\r",
+        "what is typed reaches the exec's input"
+    );
+    t.control.resize(132, 43).await.expect("resize");
+    assert!(
+        engine
+            .resizes()
+            .iter()
+            .any(|(_, c, r)| (*c, *r) == (132, 43)),
+        "a resize reaches the engine"
+    );
+
+    engine.set_programs(&["python3"]);
+    let err = stack
+        .open_terminal("web", None, 80, 24)
+        .await
+        .err()
+        .expect("no shell");
+    assert!(
+        matches!(&err.detail, Some(ErrorDetail::NoShell { tried, .. }) if tried == &["bash", "sh"]),
+        "an image without a shell says so with what was tried: {err:?}"
+    );
+    assert!(err.message.contains("no shell"), "{}", err.message);
+
+    let err = stack
+        .open_terminal("db", None, 80, 24)
+        .await
+        .err()
+        .expect("not running");
+    assert!(
+        matches!(&err.detail, Some(ErrorDetail::NotRunning { service }) if service == "db"),
+        "a service without a running container says so: {err:?}"
+    );
+}

@@ -12,6 +12,7 @@ mod reconnect;
 mod resume;
 mod session;
 mod status;
+mod terminal;
 
 use std::collections::HashMap;
 use std::process::Stdio;
