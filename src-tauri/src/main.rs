@@ -79,6 +79,8 @@ fn main() {
             terminal::terminal_input,
             terminal::terminal_resize,
             terminal::terminal_close,
+            terminal::terminal_copy,
+            terminal::terminal_paste,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -353,6 +353,54 @@ test("a published port opens in the browser from the service panel", async () =>
   await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
+// The text a terminal tab shows, row by row (xterm's DOM renderer draws rows as elements).
+const terminalText = (key) => js(`return [...document.querySelectorAll('.term-host[data-key="' + arguments[0] + '"] .xterm-rows > div')].map(r => r.textContent.trimEnd()).join("\\n")`, key);
+const currentTerminal = () => js(`return document.querySelector('.term-host:not([hidden])')?.dataset.key ?? null`);
+
+test("a terminal into a service: a shell in the container, tabs that survive switching views, close ends it", async () => {
+  await js(`document.activeElement?.blur()`);
+  await clickNode("app");
+  await until("the app panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "app");
+  await click("#tab-terminal");
+  await click("#svc-terminal");
+  const first = await until("a terminal open in app", async () => js(`return document.querySelector('.term-host[data-service="app"][data-terminal]')?.dataset.key ?? false`), 20_000);
+  assert.ok(await js(`return !document.getElementById("terminals-page").classList.contains("hidden")`), "opening a terminal shows the Terminal view");
+  const tabTitle = await js(`return document.querySelector('.term-tab.current button[role=tab]').textContent`);
+  assert.equal(tabTitle, "app · sh", "busybox has sh and no bash: the tab says which shell runs");
+  await app.send(`.term-host[data-key="${first}"] .xterm-helper-textarea`, "echo $((6*7))\uE007");
+  const out = await until("42 from the container", async () => { const t = await terminalText(first); return t.split("\n").some((l) => l.trim() === "42") ? t : false; }, 15_000);
+  assert.match(out, /echo \$\(\(6\*7\)\)/, "the command echoed as typed");
+  // Every style xterm made is in force: the CSP let them in through the page's nonce.
+  const blocked = await js(`return [...document.querySelectorAll("style")].filter(s => !s.sheet || !s.sheet.cssRules.length).length`);
+  assert.equal(blocked, 0, "no <style> element was refused by the CSP");
+  await shot("terminal");
+
+  // Another view and back: the same shell, still running.
+  await click("#nav-overview");
+  await sleep(300);
+  await click("#nav-terminal");
+  await app.send(`.term-host[data-key="${first}"] .xterm-helper-textarea`, "echo still-$((40+2))\uE007");
+  await until("the shell survived the switch", async () => (await terminalText(first)).includes("still-42"), 15_000);
+
+  // A second tab in another service, then closing it leaves the first.
+  await js(`const s = document.getElementById("term-service"); s.value = "database"; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`);
+  await click("#btn-term-open");
+  const second = await until("a terminal in database", async () => js(`return document.querySelector('.term-host[data-service="database"][data-terminal]')?.dataset.key ?? false`), 20_000);
+  assert.equal(await currentTerminal(), second, "the new tab is shown");
+  assert.equal(await js(`return document.querySelectorAll(".term-tab").length`), 2, "two tabs");
+  const dbContainer = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=database"], { encoding: "utf8" }).trim();
+  const shells = () => execFileSync("docker", ["top", dbContainer, "-o", "pid,args"], { encoding: "utf8" }).split("\n").filter((l) => /^\s*\d+\s+(ba)?sh$/.test(l)).length;
+  await until("the database terminal's shell runs", async () => shells() === 1, 10_000);
+  await click(`.term-tab.current button.close`);
+  assert.equal(await js(`return document.querySelectorAll(".term-tab").length`), 1, "one tab left");
+  assert.equal(await currentTerminal(), first, "the first terminal is shown again");
+  await until("the closed terminal's shell ended", async () => shells() === 0, 10_000);
+  await click("#nav-overview");
+  await js(`document.activeElement?.blur()`);
+  await clickNode("app");
+  await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
+});
+
 test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", async () => {
   await js(`document.activeElement?.blur()`);
   await app.keys("\uE009", "f");

@@ -41,6 +41,12 @@ export class Session {
     await this.call("POST", `/session/${this.id}/element/${el}/value`, { text });
   }
 
+  // Types into an element without clearing it first (a terminal's input field).
+  async send(css, text) {
+    const el = await this.element(css);
+    await this.call("POST", `/session/${this.id}/element/${el}/value`, { text });
+  }
+
   // Presses keys together through the WebDriver actions API (real key events, not dispatched
   // ones), then releases them. Ctrl is "\uE009", Escape "\uE00C".
   async keys(...keys) {

@@ -3,7 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
-  OpenedStack, RecentStackView, RowOptions, SavedLayout, StatsSample, StatusView, UiPrefs,
+  OpenedStack, OpenedTerminal, RecentStackView, RowOptions, SavedLayout, StatsSample, StatusView, TerminalEvent, UiPrefs,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -72,3 +72,12 @@ export function errorText(e: unknown): string {
   if (isApiError(e)) return e.message;
   return String(e);
 }
+
+/// A terminal into a running service: output through `onEvent`, keys through `terminalInput`.
+export const terminalOpen = (session: number, service: string, cols: number, rows: number, onEvent: (e: TerminalEvent) => void) =>
+  invoke<OpenedTerminal>("terminal_open", { session, service, cols, rows, onEvent: channel(onEvent) });
+export const terminalInput = (id: number, data: string) => invoke<void>("terminal_input", { id, data });
+export const terminalResize = (id: number, cols: number, rows: number) => invoke<void>("terminal_resize", { id, cols, rows });
+export const terminalClose = (id: number) => invoke<boolean>("terminal_close", { id });
+export const terminalCopy = (text: string) => invoke<void>("terminal_copy", { text });
+export const terminalPaste = (id: number) => invoke<number>("terminal_paste", { id });

@@ -5,7 +5,7 @@ export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in
 
 export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "unknown_session" | "internal";
 
-export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "other", sentence: string, };
+export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "other", sentence: string, };
 
 export type ApiError = { code: ErrorCode, message: string, detail: ErrorDetail | null, };
 
@@ -202,3 +202,9 @@ export type ModelUpdate = { view: InspectView | null, diagram: DiagramView | nul
 export type RecentStackView = { path: string, name: string, };
 
 export type UiPrefs = { log_timestamps: boolean, log_all_services: boolean, };
+
+export type TerminalInfo = { service: string, container: string, shell: string, };
+
+export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
+
+export type OpenedTerminal = { id: number, info: TerminalInfo, };

@@ -1,6 +1,9 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./style.css";
+import { stampStyleNonces } from "./nonce";
+
+stampStyleNonces();
 
 // Start-up marks (epoch ms) that bench/app.mjs reads to split launch time into its parts.
 document.documentElement.dataset.tScript = String(Math.round(performance.timeOrigin + performance.now()));

@@ -194,7 +194,19 @@ pub fn write_atomically(
 pub struct Clipboard(Mutex<Option<arboard::Clipboard>>);
 
 impl Clipboard {
-    fn set_text(&self, text: String) -> Result<(), ApiError> {
+    pub fn get_text(&self) -> Result<String, ApiError> {
+        let fail = |e: arboard::Error| io_error("Could not read the clipboard", e);
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(arboard::Clipboard::new().map_err(fail)?);
+        }
+        match slot.as_mut() {
+            Some(c) => c.get_text().map_err(fail),
+            None => Ok(String::new()),
+        }
+    }
+
+    pub fn set_text(&self, text: String) -> Result<(), ApiError> {
         let fail = |e: arboard::Error| io_error("Could not use the clipboard", e);
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_none() {

@@ -239,6 +239,31 @@ pub fn terminal_close(id: u32, terminals: State<'_, Terminals>) -> bool {
     }
 }
 
+/// Copies a terminal's selection (Ctrl+Shift+C): the webview has no clipboard permission.
+#[tauri::command]
+pub fn terminal_copy(
+    text: String,
+    clipboard: State<'_, crate::commands::logs::Clipboard>,
+) -> Result<(), ApiError> {
+    clipboard.set_text(text)
+}
+
+/// Pastes the clipboard into a terminal (Ctrl+Shift+V), as typed keys.
+#[tauri::command(async)]
+pub async fn terminal_paste(
+    id: u32,
+    terminals: State<'_, Terminals>,
+    clipboard: State<'_, crate::commands::logs::Clipboard>,
+) -> Result<usize, ApiError> {
+    let text = clipboard.get_text()?;
+    let n = text.len();
+    let tx = terminals.sender(id)?;
+    tx.send(Input::Keys(text.into_bytes()))
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed")))?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Utf8Carry;

@@ -69,11 +69,24 @@ impl<E: Engine> TerminalControl<E> {
             .map_err(ApiError::from)
     }
 
-    /// Ends the shell the way closing a terminal window does: the attachment closes, and a
-    /// hang-up (Ctrl-D after Ctrl-C) reaches a shell that is still reading.
+    /// Ends the shell the way closing a terminal window does. The engine has no call that ends
+    /// an exec, and closing the attachment leaves the shell running, so the shell is asked:
+    /// Ctrl-C (ends a foreground program), then Ctrl-D (a shell at its prompt exits), then
+    /// `exit` for a shell that ignores EOF. Sent apart: the tty discards typed-ahead input when
+    /// it delivers Ctrl-C.
     pub async fn close(mut self) {
-        let _ = self.input.write_all(b"\x03\x04").await;
-        let _ = self.input.flush().await;
+        for keys in [&b"\x03"[..], b"\x04", b"\x15exit\r"] {
+            if self.input.write_all(keys).await.is_err() || self.input.flush().await.is_err() {
+                break;
+            }
+            for _ in 0..5 {
+                tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+                if !matches!(self.exit_code().await, Ok(None)) {
+                    let _ = self.input.shutdown().await;
+                    return;
+                }
+            }
+        }
         let _ = self.input.shutdown().await;
     }
 }

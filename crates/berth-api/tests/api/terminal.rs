@@ -65,7 +65,11 @@ async fn a_terminal_runs_a_shell_in_the_container_with_size_input_and_exit() {
     t.control.send(b"stty size\r").await.expect("typed");
     read_until(&mut t, "43 132", 10).await;
     let container = t.info.container.clone();
-    assert_eq!(shells_in(&container), 1, "one shell runs while the terminal is open");
+    assert_eq!(
+        shells_in(&container),
+        1,
+        "one shell runs while the terminal is open"
+    );
     t.control.send(b"exit 5\r").await.expect("typed");
     while t.output.next().await.is_some() {}
     assert_eq!(
@@ -97,15 +101,44 @@ async fn a_terminal_runs_a_shell_in_the_container_with_size_input_and_exit() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(left, 0, "a closed terminal leaves no shell running in {container}");
+    assert_eq!(
+        left, 0,
+        "a closed terminal leaves no shell running in {container}"
+    );
 
     let t = stack
         .open
         .open_terminal("debian", None, 80, 24)
         .await
         .expect("a terminal opens in Debian");
-    assert_eq!(t.info.shell, "bash", "bash is preferred where the image has it");
-    t.control.close().await;
+    assert_eq!(
+        t.info.shell, "bash",
+        "bash is preferred where the image has it"
+    );
+    let debian = t.info.container.clone();
+    let Terminal {
+        mut output,
+        mut control,
+        ..
+    } = t;
+    // A program in the foreground too: closing must end it and then the shell.
+    control.send(b"sleep 300\r").await.expect("typed");
+    let _ = tokio::time::timeout(Duration::from_secs(2), output.next()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    control.close().await;
+    drop(output);
+    let mut left = usize::MAX;
+    for _ in 0..50 {
+        left = shells_in(&debian);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left, 0,
+        "closing a bash terminal with a program running leaves no shell"
+    );
 
     let err = stack
         .open
