@@ -33,9 +33,14 @@ async function clickNode(service) {
   assert.ok(ok, `node ${service} exists`);
 }
 
+// WebKitWebDriver's screenshot sometimes never answers (seen after heavy SVG repaints); then the
+// picture is taken from the X server, as a person's screenshot tool would.
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  fs.writeFileSync(path.join(SHOTS, `${name}.png`), await app.screenshot());
+  const file = path.join(SHOTS, `${name}.png`);
+  const viaDriver = app.screenshot().then((png) => fs.writeFileSync(file, png)).then(() => true, () => false);
+  const ok = await Promise.race([viaDriver, sleep(15_000).then(() => false)]);
+  if (!ok) execFileSync("import", ["-window", "root", file]);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -269,7 +274,7 @@ const LAYOUT_QUALITY = `
   for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++) if (cross(segs[i], segs[j])) crossings++;
   return { items: items.length, overlaps, overflow, outside, crossings };`;
 
-test("layout quality on every seed stack: nothing overflows or leaves the view; overlaps and crossings measured", async () => {
+test("layout quality on every seed stack: no overlaps, nothing overflows or leaves the view; crossings measured", async () => {
   const seeds = [["luminai", "luminai"], ["functionalfit", "functionalfit/infra"], ["primehub", "primehub"], ["orchesity", "orchesity"], ["fintrack", "fintrack"]];
   const results = {};
   try {
@@ -294,6 +299,7 @@ test("layout quality on every seed stack: nothing overflows or leaves the view; 
   for (const [name, r] of Object.entries(results)) {
     assert.equal(r.overflow, 0, `${name}: a service name wider than its box`);
     assert.equal(r.outside, 0, `${name}: after fit everything is in view`);
+    assert.deepEqual(r.overlaps, [], `${name}: no two of node boxes, edge badges, group labels, ports and volumes overlap`);
   }
 });
 

@@ -51,15 +51,19 @@ export type DiagramView = { groups: Array<GroupView>, services: Array<NodeView>,
 
 export type GroupView = { name: string, label: string, internal: boolean, 
 /**
- * Drawn inside the group (on this network only).
+ * Drawn inside the group (their home network).
  */
 members: Array<string>, 
 /**
- * Drawn outside and joined to it (on several networks).
+ * On this network too, drawn in another group with this network as a mark.
  */
 joined_by: Array<string>, };
 
-export type NodeView = { name: string, role: string, sublabel: string, group: string | null, networks: Array<string>, };
+export type NodeView = { name: string, role: string, sublabel: string, group: string | null, networks: Array<string>, 
+/**
+ * Its networks besides its group's, drawn as marks on the node.
+ */
+also_on: Array<string>, };
 
 export type PortNodeView = { service: string, index: number, label: string, };
 

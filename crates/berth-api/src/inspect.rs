@@ -294,9 +294,9 @@ pub struct GroupView {
     pub name: String,
     pub label: String,
     pub internal: bool,
-    /// Drawn inside the group (on this network only).
+    /// Drawn inside the group (their home network).
     pub members: Vec<String>,
-    /// Drawn outside and joined to it (on several networks).
+    /// On this network too, drawn in another group with this network as a mark.
     pub joined_by: Vec<String>,
 }
 
@@ -307,6 +307,8 @@ pub struct NodeView {
     pub sublabel: String,
     pub group: Option<String>,
     pub networks: Vec<String>,
+    /// Its networks besides its group's, drawn as marks on the node.
+    pub also_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -366,6 +368,7 @@ fn diagram_of(project: &Project, graph: &Graph) -> DiagramView {
                 sublabel: s.sublabel,
                 group: s.group,
                 networks: s.networks,
+                also_on: s.also_on,
             })
             .collect(),
         ports: m

@@ -1,8 +1,11 @@
 //! Text diagrams (Mermaid, Graphviz DOT) of a project's graph.
 //!
-//! A service on exactly one network is drawn inside that network's group. A service on several
-//! networks is drawn outside them, joined to each by a dotted line, so the picture never claims
-//! it lives in only one tier.
+//! Networks are tiers: every service is drawn inside one network's group, its *home*, and a
+//! service on several networks carries the others as marks (dotted links in the text formats),
+//! so the picture never claims it lives in only one tier. The home is the most specific of its
+//! networks, the one with the fewest services: a reverse proxy on `frontend` and `backend` sits
+//! in the frontend tier, a worker on `backend` and `data` in the backend tier, and FunctionalFit's
+//! three networks read as three tiers instead of two empty boxes and a crowd outside them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -65,9 +68,9 @@ pub struct NetworkGroup {
     /// "backend", "data (internal)".
     pub label: String,
     pub internal: bool,
-    /// Services on this network only: drawn inside the group.
+    /// Services whose home this network is: drawn inside the group.
     pub members: Vec<String>,
-    /// Services on this and other networks: drawn outside, joined to the group.
+    /// Services on this network whose home is another one: they carry this network as a mark.
     pub joined_by: Vec<String>,
 }
 
@@ -79,9 +82,12 @@ pub struct ServiceNode {
     pub image: String,
     /// The second line of the node: "web server · nginx:1.27".
     pub sublabel: String,
-    /// The group it is drawn in, when it is on exactly one network.
+    /// The group it is drawn in (its home network); `None` for a service on no network
+    /// (`network_mode: host`, `none`, `service:x`).
     pub group: Option<String>,
     pub networks: Vec<String>,
+    /// Its other networks, drawn as marks on the node.
+    pub also_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,9 +159,24 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
     let mut services = Vec::new();
     let mut ports = Vec::new();
     let mut volumes: Vec<VolumeNode> = Vec::new();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for svc in project.services.values() {
+        for n in svc.networks.keys() {
+            *sizes.entry(n.as_str()).or_default() += 1;
+        }
+    }
     for (name, svc) in &project.services {
         let nets: Vec<String> = svc.networks.keys().cloned().collect();
-        let group = (nets.len() == 1).then(|| nets[0].clone());
+        // The fewest services first, then by name: stable across loads.
+        let group = nets
+            .iter()
+            .min_by_key(|n| (sizes.get(n.as_str()).copied().unwrap_or(0), n.as_str()))
+            .cloned();
+        let also_on: Vec<String> = nets
+            .iter()
+            .filter(|n| Some(*n) != group.as_ref())
+            .cloned()
+            .collect();
         for n in &nets {
             let g = groups.entry(n.clone()).or_insert_with(|| NetworkGroup {
                 name: n.clone(),
@@ -164,7 +185,7 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
                 members: Vec::new(),
                 joined_by: Vec::new(),
             });
-            if group.is_some() {
+            if group.as_ref() == Some(n) {
                 g.members.push(name.clone());
             } else {
                 g.joined_by.push(name.clone());
@@ -179,6 +200,7 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
             image,
             group,
             networks: nets,
+            also_on,
         });
         for (index, p) in svc.ports.iter().enumerate() {
             ports.push(PortNode {
@@ -280,7 +302,9 @@ fn mermaid(project: &Project, graph: &Graph) -> String {
     }
     for s in l.services.iter().filter(|s| s.group.is_none()) {
         node(&mut out, "  ", &s.name);
-        for n in &s.networks {
+    }
+    for s in &l.services {
+        for n in &s.also_on {
             let _ = writeln!(out, "  {} -.- {}", ident("svc", &s.name), ident("net", n));
         }
     }
@@ -344,9 +368,11 @@ fn dot(project: &Project, graph: &Graph) -> String {
         let _ = writeln!(out, "  }}");
     }
     for s in l.services.iter().filter(|s| s.group.is_none()) {
+        node(&mut out, "  ", &s.name);
+    }
+    for s in &l.services {
         let name = &s.name;
-        node(&mut out, "  ", name);
-        for n in &s.networks {
+        for n in &s.also_on {
             let _ = writeln!(
                 out,
                 "  {} -> {} [style=dotted, arrowhead=none, lhead=cluster_{}];",

@@ -13,11 +13,12 @@ fn mermaid_has_network_subgraphs_ports_volumes_and_labelled_edges() {
         m.contains("subgraph net_data_network[\"network: data-network (internal)\"]"),
         "{m}"
     );
-    // mysql is only on data-network, so it is drawn inside it; nginx is on two, so outside.
+    // Networks are tiers: mysql is only on data-network, so it is drawn inside it; php-fpm is
+    // on backend and data, and lives in the more specific backend tier, marked as on data too.
     let data = m
         .split("subgraph net_data_network")
         .nth(1)
-        .and_then(|s| s.split("end").next())
+        .and_then(|s| s.split("\n  end").next())
         .unwrap_or_default();
     assert!(
         data.contains("svc_mysql"),
@@ -25,12 +26,25 @@ fn mermaid_has_network_subgraphs_ports_volumes_and_labelled_edges() {
     );
     assert!(
         !data.contains("svc_php_fpm"),
-        "php-fpm is on two networks, so not inside one: {data}"
+        "php-fpm's home is the backend tier, not data: {data}"
+    );
+    let backend = m
+        .split("subgraph net_backend_network")
+        .nth(1)
+        .and_then(|s| s.split("\n  end").next())
+        .unwrap_or_default();
+    assert!(
+        backend.contains("svc_php_fpm") && backend.contains("svc_queue_worker"),
+        "the backend tier holds the app and its workers: {backend}"
     );
     assert!(
-        m.contains("svc_nginx -.- net_frontend_network")
+        m.contains("svc_php_fpm -.- net_data_network")
             && m.contains("svc_nginx -.- net_backend_network"),
-        "{m}"
+        "a service's other networks are dotted links: {m}"
+    );
+    assert!(
+        !m.contains("svc_nginx -.- net_frontend_network"),
+        "no link to the network a service is drawn in: {m}"
     );
     assert!(
         m.contains("svc_nginx -->|depends_on, fastcgi_pass| svc_php_fpm"),

@@ -66,10 +66,15 @@ volumes:
     assert_eq!(
         back.joined_by,
         vec!["web"],
-        "web is on two networks: outside, joined"
+        "web is on back too, but its home is the smaller front tier"
     );
     let web = m.services.iter().find(|s| s.name == "web").expect("web");
-    assert_eq!(web.group, None);
+    assert_eq!(
+        web.group.as_deref(),
+        Some("front"),
+        "a service on several networks lives in the most specific one"
+    );
+    assert_eq!(web.also_on, vec!["back"], "and carries the others as marks");
     assert_eq!(
         web.sublabel,
         format!("{} · nginx:1.27", web.role.replace('_', " "))
