@@ -59,6 +59,8 @@ fn generated() -> String {
         decl::<crate::commands::stack::RecentStackView>(),
         decl::<crate::commands::prefs::UiPrefs>(),
         decl::<TerminalInfo>(),
+        decl::<ServiceUsage>(),
+        decl::<MachineItem>(),
         decl::<crate::commands::terminal::TerminalEvent>(),
         decl::<crate::commands::terminal::OpenedTerminal>(),
     ];

@@ -54,6 +54,8 @@ fn main() {
             stack::watch_model,
             stack::watch_status,
             stack::watch_stats,
+            stack::watch_usage,
+            stack::machine_check,
             stack::stop_stream,
             stack::stack_action,
             stack::cancel_action,

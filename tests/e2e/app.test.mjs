@@ -431,6 +431,15 @@ test("the Services view, the command palette, and a question before deleting vol
   assert.deepEqual(Object.fromEntries(rows), { app: "running", database: "running", nginx: "running", redis: "running" });
   const ports = await js(`return document.querySelector('#services-table tr[data-service="nginx"]').textContent`);
   assert.match(ports, /127\.0\.0\.1:\d+→443/, "ports as the diagram labels them");
+  // CPU and memory from the engine's stats, summed per service in Rust, while the table shows.
+  const usage = await until("CPU and memory of every service", async () => {
+    const u = await js(`return [...document.querySelectorAll("#services-table tbody tr")].map(r => [r.dataset.service, +r.querySelector("[data-mem]").dataset.mem, r.querySelector("[data-cpu]").textContent])`);
+    return u.every(([, mem]) => mem > 0) ? u : false;
+  }, 20_000);
+  for (const [svc, mem, cpu] of usage) {
+    assert.ok(mem > 100_000 && mem < 2 ** 31, `${svc} uses a plausible amount of memory: ${mem}`);
+    assert.match(cpu, /^\d+\.\d %$/, `${svc}'s CPU reads as a percentage: ${cpu}`);
+  }
   await shot("services-table");
   await click('#services-table tr[data-service="redis"] button');
   await until("redis selected from the table", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "redis");
@@ -674,4 +683,21 @@ test("the window comes back at the size and place it was left, the log view with
   assert.deepEqual([got.width, got.height, got.x, got.y], [want.width, want.height, want.x, want.y], "size and place as left, not the 1280x800 default");
   await until("times still on", async () => js(`return document.getElementById("log-timestamps").checked`), 5000);
   await until("rows with times", async () => js(`return !!document.querySelector("#log-lines .log-row .ts")`), 10_000);
+});
+
+test("started without a stack, the first-run screen says what Berth needs and opens one", async () => {
+  await app.end();
+  app = await Session.start(APP, []);
+  const checks = await until("the machine checked", async () =>
+    js(`return [...document.querySelectorAll("#machine-check li[data-check]")].map(l => [l.dataset.check, l.dataset.ok, l.textContent])`).then((c) => (c.length === 2 ? c : false)), 20_000);
+  const byId = Object.fromEntries(checks.map(([id, ok, text]) => [id, { ok, text }]));
+  assert.equal(byId.engine.ok, "true", `the engine is found: ${byId.engine.text}`);
+  assert.match(byId.engine.text, /Docker \d+\.\d+.* at unix:\/\/\/var\/run\/docker\.sock/, "which engine, where");
+  assert.equal(byId.compose.ok, "true", `a compose is found: ${byId.compose.text}`);
+  assert.match(byId.compose.text, /Compose v2|docker-compose v1/);
+  assert.ok(await js(`return !!document.getElementById("btn-first-open")`), "a button opens a folder");
+  // The running e2e stack is offered from the engine's own labels.
+  await until("the running stack offered", async () => js(`return [...document.querySelectorAll("#first-run .recent button")].some(b => b.textContent === arguments[0])`, project), 10_000);
+  await js(`[...document.querySelectorAll("#first-run .recent button")].find(b => b.textContent === arguments[0]).click(); return true;`, project);
+  await until("the stack opened from the engine's list", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4, 30_000);
 });

@@ -2,8 +2,8 @@
 // types (a Rust test fails when it is stale); nothing here computes a rule.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
-  Action, ActionOutcome, ApiError, DiscoveredProject, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
-  OpenedStack, OpenedTerminal, RecentStackView, RowOptions, SavedLayout, StatsSample, StatusView, TerminalEvent, UiPrefs,
+  Action, ActionOutcome, ApiError, DiscoveredProject, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
+  OpenedStack, OpenedTerminal, RecentStackView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -12,6 +12,7 @@ export const initialStack = () => invoke<string | null>("initial_stack");
 export const openStack = (dir: string) => invoke<OpenedStack>("open_stack", { dir });
 export const closeStack = (session: number) => invoke<boolean>("close_stack", { session });
 export const recentStacks = () => invoke<RecentStackView[]>("recent_stacks");
+export const machineCheck = () => invoke<MachineItem[]>("machine_check");
 export const discoveredProjects = () => invoke<DiscoveredProject[]>("discovered_projects");
 export const forgetStack = (dir: string) => invoke<void>("forget_stack", { dir });
 
@@ -57,6 +58,10 @@ export const pickStackFolder = (current: string | null) => invoke<string | null>
 
 export const watchStats = (session: number, service: string, onSample: (s: StatsSample) => void) =>
   invoke<void>("watch_stats", { session, service, onSample: channel(onSample) });
+
+/// Every service's CPU and memory, about once a second, for the Services table.
+export const watchUsage = (session: number, onUpdate: (rows: ServiceUsage[]) => void) =>
+  invoke<void>("watch_usage", { session, onUpdate: channel(onUpdate) });
 
 export const stopStream = (kind: string) => invoke<void>("stop_stream", { kind });
 

@@ -209,6 +209,30 @@ export type UiPrefs = { log_timestamps: boolean, log_all_services: boolean, };
 
 export type TerminalInfo = { service: string, container: string, shell: string, };
 
+export type ServiceUsage = { service: string, cpu_percent: number, mem_used: number, 
+/**
+ * "3.2 %".
+ */
+cpu_text: string, 
+/**
+ * "41 MiB".
+ */
+mem_text: string, };
+
+export type MachineItem = { 
+/**
+ * "engine", "compose".
+ */
+id: string, ok: boolean, 
+/**
+ * "Docker 20.10.24 at unix:///var/run/docker.sock".
+ */
+title: string, 
+/**
+ * What to do when it is not ok (or a remark when it is, such as v1 being end-of-life).
+ */
+detail: string | null, };
+
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 
 export type OpenedTerminal = { id: number, info: TerminalInfo, };

@@ -104,3 +104,74 @@ mod tests {
         );
     }
 }
+
+/// One thing Berth needs from the machine, checked.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
+pub struct MachineItem {
+    /// "engine", "compose".
+    pub id: &'static str,
+    pub ok: bool,
+    /// "Docker 20.10.24 at unix:///var/run/docker.sock".
+    pub title: String,
+    /// What to do when it is not ok (or a remark when it is, such as v1 being end-of-life).
+    pub detail: Option<String>,
+}
+
+/// What the first-run screen says before any stack is open: is there an engine, and a compose.
+pub async fn machine_check(env: &HashMap<String, String>) -> Vec<MachineItem> {
+    let engine = match DockerEngine::connect(env).await {
+        Ok(e) => {
+            let info = e.info().await.ok();
+            MachineItem {
+                id: "engine",
+                ok: true,
+                title: format!(
+                    "Docker {} at {}",
+                    info.map(|i| i.version).unwrap_or_default(),
+                    e.endpoint().host
+                ),
+                detail: None,
+            }
+        }
+        Err(e) => MachineItem {
+            id: "engine",
+            ok: false,
+            title: "No Docker engine answers".into(),
+            detail: Some(e.to_string()),
+        },
+    };
+    let compose = tokio::task::spawn_blocking(berth_engine::ComposeCli::detect)
+        .await
+        .map_err(|e| berth_engine::EngineError::Spawn {
+            program: "docker compose".into(),
+            source: std::io::Error::other(e.to_string()),
+        })
+        .and_then(|r| r);
+    let compose = match compose {
+        Ok(cli) => match &cli.flavor {
+            berth_engine::ComposeFlavor::V2 { version, .. } => MachineItem {
+                id: "compose",
+                ok: true,
+                title: format!("Docker Compose v2 ({version})"),
+                detail: None,
+            },
+            berth_engine::ComposeFlavor::V1 { version, .. } => MachineItem {
+                id: "compose",
+                ok: true,
+                title: format!("docker-compose v1 ({version})"),
+                detail: Some(
+                    "v1 is end-of-life; Berth uses it, and prefers the Compose v2 plugin \
+                     (`docker compose`) once it is installed"
+                        .into(),
+                ),
+            },
+        },
+        Err(e) => MachineItem {
+            id: "compose",
+            ok: false,
+            title: "Docker Compose is not installed".into(),
+            detail: Some(e.to_string()),
+        },
+    };
+    vec![engine, compose]
+}

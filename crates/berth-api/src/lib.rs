@@ -20,7 +20,9 @@ pub use berth_engine::model::{
 pub use berth_engine::status::{ContainerBrief, Replicas, ServiceStatus, Summary, Tone};
 pub use berth_engine::{Endpoint, OutputLine};
 pub use connect::{Connector, DockerConnector, FakeConnector};
-pub use discover::{discover_projects, discover_projects_on, DiscoveredProject};
+pub use discover::{
+    discover_projects, discover_projects_on, machine_check, DiscoveredProject, MachineItem,
+};
 pub use error::{ApiError, ErrorCode, ErrorDetail};
 pub use inspect::{
     diagram, inspect, DiagramView, EdgeView, GroupView, InspectView, MountView, NetworkView,
@@ -28,8 +30,8 @@ pub use inspect::{
     VolumeView,
 };
 pub use session::{
-    ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, StatusView, Terminal,
-    TerminalControl, TerminalInfo, SHELLS,
+    ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, ServiceUsage,
+    StatusView, Terminal, TerminalControl, TerminalInfo, SHELLS,
 };
 pub use sessions::{SessionId, Sessions};
 pub use since::parse_since;

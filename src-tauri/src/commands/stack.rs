@@ -209,6 +209,36 @@ pub fn watch_stats(
     Ok(())
 }
 
+/// What the first-run screen shows: is there an engine, and which compose.
+#[tauri::command(async)]
+pub async fn machine_check() -> Vec<berth_api::MachineItem> {
+    berth_api::machine_check(&env()).await
+}
+
+/// Every service's CPU and memory for the Services table, about once a second, until the table
+/// closes (`stop_stream("usage")`).
+#[tauri::command]
+pub fn watch_usage(
+    session: SessionId,
+    on_update: Channel<Vec<berth_api::ServiceUsage>>,
+    streams: State<'_, Streams>,
+    sessions: State<'_, AppSessions>,
+) -> Result<(), ApiError> {
+    let stack = sessions.get(session)?;
+    let task = tauri::async_runtime::spawn(async move {
+        let _ = stack
+            .watch_usage(
+                |rows| {
+                    let _ = on_update.send(rows);
+                },
+                std::future::pending(),
+            )
+            .await;
+    });
+    streams.replace("usage", task);
+    Ok(())
+}
+
 #[tauri::command]
 pub fn stop_stream(kind: String, streams: State<'_, Streams>) {
     streams.stop(&kind);

@@ -27,6 +27,7 @@ use crate::inspect::{view_of, InspectView, StackRequest};
 
 pub use actions::ActionOutcome;
 pub use reload::ModelState;
+pub use stats::ServiceUsage;
 pub use status::{EngineView, StatusView};
 pub use terminal::{Terminal, TerminalControl, TerminalInfo, SHELLS};
 

@@ -109,3 +109,132 @@ impl Drop for StreamTasks {
         }
     }
 }
+
+/// One service's resource use now: the sum over its running containers, with the figures as
+/// the Services table prints them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+pub struct ServiceUsage {
+    pub service: String,
+    pub cpu_percent: f64,
+    pub mem_used: u64,
+    /// "3.2 %".
+    pub cpu_text: String,
+    /// "41 MiB".
+    pub mem_text: String,
+}
+
+/// Sums the latest sample of each container per service.
+pub fn usage_of<'a>(latest: impl IntoIterator<Item = &'a StatsSample>) -> Vec<ServiceUsage> {
+    let mut by: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
+    for s in latest {
+        let Some(service) = &s.service else { continue };
+        let e = by.entry(service.clone()).or_default();
+        e.0 += s.cpu_percent;
+        e.1 += s.mem_used;
+    }
+    by.into_iter()
+        .map(|(service, (cpu, mem))| ServiceUsage {
+            cpu_text: format!("{cpu:.1} %"),
+            mem_text: mib(mem),
+            cpu_percent: cpu,
+            mem_used: mem,
+            service,
+        })
+        .collect()
+}
+
+fn mib(bytes: u64) -> String {
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    if m >= 1024.0 {
+        format!("{:.1} GiB", m / 1024.0)
+    } else if m >= 10.0 {
+        format!("{m:.0} MiB")
+    } else {
+        format!("{m:.1} MiB")
+    }
+}
+
+impl<C: Connector> OpenStack<C> {
+    /// Every service's CPU and memory, summed over its running containers, at most once a
+    /// second while samples arrive, until `stop` resolves.
+    pub async fn watch_usage<F, S>(&self, mut on_update: F, stop: S) -> Result<(), ApiError>
+    where
+        F: FnMut(Vec<ServiceUsage>),
+        S: Future<Output = ()>,
+    {
+        let latest = std::sync::Mutex::new(std::collections::HashMap::<String, StatsSample>::new());
+        let dirty = tokio::sync::Notify::new();
+        tokio::pin!(stop);
+        let collect = self.watch_stats(
+            &[],
+            |s| {
+                if let Ok(mut m) = latest.lock() {
+                    m.insert(s.container.clone(), s);
+                }
+                dirty.notify_one();
+            },
+            std::future::pending(),
+        );
+        let running = self.subscribe();
+        let emit = async {
+            loop {
+                dirty.notified().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Containers that stopped since are dropped: their last sample is not "now".
+                // Samples name their container by name.
+                let alive: BTreeSet<String> = running
+                    .borrow()
+                    .containers
+                    .iter()
+                    .filter(|c| c.state == RunState::Running)
+                    .map(|c| c.name.clone())
+                    .collect();
+                let rows = {
+                    let Ok(mut m) = latest.lock() else { continue };
+                    m.retain(|id, _| alive.contains(id));
+                    usage_of(m.values())
+                };
+                on_update(rows);
+            }
+        };
+        tokio::select! {
+            _ = &mut stop => Ok(()),
+            r = collect => r,
+            () = emit => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    use super::*;
+
+    fn sample(container: &str, service: &str, cpu: f64, mem: u64) -> StatsSample {
+        StatsSample {
+            container: container.into(),
+            service: Some(service.into()),
+            cpu_percent: cpu,
+            mem_used: mem,
+            mem_limit: 0,
+            net_rx: 0,
+            net_tx: 0,
+            blk_read: 0,
+            blk_write: 0,
+        }
+    }
+
+    #[test]
+    fn replicas_add_up_per_service_and_read_as_the_table_prints_them() {
+        let samples = [
+            sample("a1", "api", 1.2, 30 << 20),
+            sample("a2", "api", 2.0, 12 << 20),
+            sample("d1", "db", 0.04, 3 << 29),
+        ];
+        let rows = usage_of(samples.iter());
+        assert_eq!(rows.len(), 2, "one row per service: {rows:?}");
+        assert_eq!(rows[0].service, "api");
+        assert_eq!(rows[0].cpu_text, "3.2 %", "the replicas' CPU adds up");
+        assert_eq!(rows[0].mem_text, "42 MiB", "and their memory");
+        assert_eq!(rows[1].mem_text, "1.5 GiB", "GiB from 1024 MiB on");
+    }
+}

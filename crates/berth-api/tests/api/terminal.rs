@@ -156,3 +156,45 @@ async fn a_terminal_runs_a_shell_in_the_container_with_size_input_and_exit() {
         err.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_sums_cpu_and_memory_per_running_service() {
+    let _g = shared();
+    let stack = LiveStack::new("terminal", "usage");
+    stack.compose(&["up", "-d", "box", "debian"]).await;
+    stack
+        .until(60, "both running", |v| {
+            ["box", "debian"]
+                .iter()
+                .all(|s| svc(v, s).state == RunState::Running)
+        })
+        .await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watch = stack.open.watch_usage(
+        move |rows| {
+            let _ = tx.send(rows);
+        },
+        std::future::pending(),
+    );
+    let rows = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::pin!(watch);
+        loop {
+            tokio::select! {
+                r = &mut watch => panic!("the usage watch ended: {r:?}"),
+                rows = rx.recv() => {
+                    let rows = rows.expect("rows");
+                    if rows.len() == 2 { return rows; }
+                }
+            }
+        }
+    })
+    .await
+    .expect("a row for each running service within 30 s");
+    for r in &rows {
+        assert!(
+            r.mem_used > 0 && r.mem_text.ends_with("MiB"),
+            "{} uses memory, in MiB: {r:?}",
+            r.service
+        );
+    }
+}
