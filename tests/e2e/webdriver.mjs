@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import { execFileSync } from "node:child_process";
 // A minimal W3C WebDriver client over fetch, shared by the e2e tests and bench/app.mjs.
 
 export const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
@@ -53,6 +55,16 @@ export class Session {
     const actions = [...keys.map((value) => ({ type: "keyDown", value })), ...[...keys].reverse().map((value) => ({ type: "keyUp", value }))];
     await this.call("POST", `/session/${this.id}/actions`, { actions: [{ type: "key", id: "keyboard", actions }] });
     await this.call("DELETE", `/session/${this.id}/actions`).catch(() => {});
+  }
+
+  // WebKitWebDriver's screenshot sometimes never answers (seen on the FunctionalFit diagram);
+  // then the app's window is taken from the X server, as a person's screenshot tool would.
+  async screenshotTo(file) {
+    const viaDriver = this.screenshot().then((png) => fs.writeFileSync(file, png)).then(() => true, () => false);
+    if (await Promise.race([viaDriver, new Promise((r) => setTimeout(() => r(false), 15_000))])) return;
+    const r = await this.call("GET", `/session/${this.id}/window/rect`).catch(() => null);
+    const crop = r ? ["-crop", `${r.width}x${r.height}+${Math.max(0, r.x)}+${Math.max(0, r.y)}`, "+repage"] : [];
+    execFileSync("import", ["-window", "root", ...crop, file]);
   }
 
   async screenshot() {

@@ -171,6 +171,14 @@ impl ComposeCli {
         let docker = resolve_program("docker", path.as_deref());
         let v1 = resolve_program("docker-compose", path.as_deref());
         let missing = PathBuf::from("/nonexistent/berth-no-such-program");
+        // `BERTH_COMPOSE=v1` (or `v2`) picks one when both are installed: the v1 compatibility
+        // tests run this way, and so can a user whose project only works on one of them.
+        let choice = std::env::var("BERTH_COMPOSE").unwrap_or_default();
+        let (docker, v1) = match choice.as_str() {
+            "v1" => (None, v1),
+            "v2" => (docker, None),
+            _ => (docker, v1),
+        };
         let found = Self::detect_with(
             docker.as_deref().unwrap_or(&missing),
             v1.as_deref().unwrap_or(&missing),

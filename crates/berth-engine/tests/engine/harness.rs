@@ -96,6 +96,16 @@ fn seed_like_stack_comes_up_healthy_with_compose_and_goes_away() {
     assert!(status.success(), "openssl made the test certificate");
 
     let cli = ComposeCli::detect().expect("a compose CLI is installed");
+    // The suites run on Compose v2 (scripts/setup.sh installs it); the v1 compatibility set
+    // asks for v1 with BERTH_COMPOSE=v1. Either way, the one asked for is the one used.
+    let want_v1 = std::env::var("BERTH_COMPOSE").is_ok_and(|v| v == "v1");
+    assert_eq!(
+        matches!(cli.flavor, berth_engine::ComposeFlavor::V1 { .. }),
+        want_v1,
+        "compose in use: {:?} (BERTH_COMPOSE={:?})",
+        cli.flavor,
+        std::env::var("BERTH_COMPOSE").ok()
+    );
     let project = format!("berthharness{}", std::process::id());
     let target = ComposeTarget {
         project: project.clone(),
