@@ -139,13 +139,13 @@ impl From<berth_compose::LoadError> for ApiError {
             L::MissingVariable { variable, .. } => Some(ErrorDetail::MissingVariable {
                 variable: variable.clone(),
             }),
-            L::Yaml { pos, .. } | L::InvalidInterpolation { pos, .. } => {
-                Some(ErrorDetail::Position {
-                    file: pos.file.to_string(),
-                    line: pos.line,
-                    column: pos.col,
-                })
-            }
+            L::Yaml { pos, .. }
+            | L::InvalidInterpolation { pos, .. }
+            | L::InterpolationTooDeep { pos, .. } => Some(ErrorDetail::Position {
+                file: pos.file.to_string(),
+                line: pos.line,
+                column: pos.col,
+            }),
             _ => None,
         };
         ApiError {

@@ -85,8 +85,9 @@ pub fn parse(
                 .map_err(|e| DotenvError {
                     line: line_no,
                     message: match e {
-                        InterpolationError::Required { .. } => e.to_string(),
-                        InterpolationError::Invalid { .. } => e.to_string(),
+                        InterpolationError::Required { .. }
+                        | InterpolationError::Invalid { .. }
+                        | InterpolationError::TooDeep { .. } => e.to_string(),
                     },
                 })
         };

@@ -37,6 +37,9 @@ pub enum LoadError {
     #[error("{pos}: invalid interpolation format in {template:?} (write $$ for a literal $)")]
     InvalidInterpolation { pos: Pos, template: String },
 
+    #[error("{pos}: variables nested deeper than {limit} levels (`${{A:-${{B:-...}}}}`)")]
+    InterpolationTooDeep { pos: Pos, limit: usize },
+
     #[error("{file}:{line}: {message}")]
     EnvFile {
         file: PathBuf,

@@ -2,7 +2,7 @@
 //!
 //! `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?err}`, `${VAR?err}`,
 //! `${VAR:+replacement}`, `${VAR+replacement}`, nested expressions inside the default or
-//! replacement, and `$$` for a literal `$`.
+//! replacement, `$$` for a literal `$`, and a `$` that starts nothing kept as it is (Compose v2).
 
 use std::fmt;
 
@@ -10,8 +10,10 @@ use std::fmt;
 pub enum InterpolationError {
     /// `${VAR:?message}` or `${VAR?message}` with VAR missing (or empty, for `:?`).
     Required { variable: String, message: String },
-    /// A `$` that starts nothing valid, or an unterminated `${`.
+    /// An unterminated `${`, or one without a variable name.
     Invalid { template: String },
+    /// `${A:-${B:-...}}` nested deeper than `limit` levels.
+    TooDeep { limit: usize },
 }
 
 impl fmt::Display for InterpolationError {
@@ -27,8 +29,12 @@ impl fmt::Display for InterpolationError {
                     )
                 }
             }
-            InterpolationError::Invalid { template } => {
-                write!(f, "invalid interpolation format in {template:?}")
+            // The template is not quoted: it may hold a secret (the caller says where it is).
+            InterpolationError::Invalid { .. } => {
+                write!(f, "invalid interpolation format (write $$ for a literal $)")
+            }
+            InterpolationError::TooDeep { limit } => {
+                write!(f, "variables nested deeper than {limit} levels")
             }
         }
     }
@@ -57,16 +63,22 @@ pub fn interpolate(
         src: template,
         lookup,
         unset: Vec::new(),
+        depth: 0,
     };
     out.value = p.run(template)?;
     out.unset = p.unset;
     Ok(out)
 }
 
+/// How deep `${A:-${B:-...}}` may nest. Each level is a recursion and a scan of its own text, so
+/// the bound keeps the stack safe and the work linear in the template's length (times this).
+const MAX_NESTING: usize = 32;
+
 struct Interp<'a> {
     src: &'a str,
     lookup: &'a dyn Fn(&str) -> Option<String>,
     unset: Vec<String>,
+    depth: usize,
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -85,6 +97,16 @@ impl Interp<'_> {
     }
 
     fn run(&mut self, s: &str) -> Result<String, InterpolationError> {
+        if self.depth >= MAX_NESTING {
+            return Err(InterpolationError::TooDeep { limit: MAX_NESTING });
+        }
+        self.depth += 1;
+        let out = self.run_level(s);
+        self.depth -= 1;
+        out
+    }
+
+    fn run_level(&mut self, s: &str) -> Result<String, InterpolationError> {
         let bytes = s.as_bytes();
         let mut out = String::with_capacity(s.len());
         let mut i = 0;
@@ -117,7 +139,12 @@ impl Interp<'_> {
                     out.push_str(&self.get_or_empty(name));
                     i = j;
                 }
-                _ => return Err(self.invalid()),
+                // A `$` that starts nothing stays itself, as in Compose v2: "a $ string",
+                // "^REGEX$".
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
             }
         }
         Ok(out)
@@ -284,14 +311,50 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_errors_not_panics() {
-        for t in [
-            "${", "${}", "${FOO", "$", "a $ b", "${9X}", "${FOO:}", "${FOO!x}", "$1",
-        ] {
+        for t in ["${", "${}", "${FOO", "${9X}", "${FOO:}", "${FOO!x}"] {
             assert!(
                 matches!(run(t), Err(InterpolationError::Invalid { .. })),
                 "{t:?} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn a_dollar_that_starts_nothing_stays_as_in_compose_v2() {
+        for (t, want) in [
+            ("$", "$"),
+            ("a $ string", "a $ string"),
+            ("^REGEX$", "^REGEX$"),
+            ("$1", "$1"),
+            ("cost: 5$ ${FOO}", "cost: 5$ first"),
+        ] {
+            assert_eq!(run(t).expect(t), want, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${A:-".repeat(100_000), "}".repeat(100_000));
+        assert_eq!(
+            run(&deep),
+            Err(InterpolationError::TooDeep { limit: MAX_NESTING }),
+            "a hundred thousand levels are refused with the limit"
+        );
+        let ok = format!(
+            "{}x{}",
+            "${A:-".repeat(MAX_NESTING - 1),
+            "}".repeat(MAX_NESTING - 1)
+        );
+        assert_eq!(run(&ok).expect("within the limit"), "x");
+    }
+
+    #[test]
+    fn errors_do_not_quote_the_value() {
+        let e = run("hunter2-secret${").expect_err("unterminated");
+        assert!(
+            !e.to_string().contains("hunter2"),
+            "the message must not quote a value that may be secret: {e}"
+        );
     }
 
     #[test]

@@ -124,8 +124,11 @@ impl fmt::Display for YamlError {
     }
 }
 
-/// Caps alias expansion so a "billion laughs" document fails instead of eating memory.
+/// Caps alias expansion so a "billion laughs" document fails instead of eating memory: by nodes,
+/// and by the bytes of text the expansion copies (a 1 MiB string referenced 3,000 times is few
+/// nodes and 3 GB).
 const MAX_NODES: usize = 2_000_000;
+const MAX_BYTES: usize = 64 << 20;
 /// Caps nesting so a deeply nested document fails instead of overflowing the stack later.
 const MAX_DEPTH: usize = 256;
 
@@ -152,6 +155,7 @@ struct Builder {
     root: Option<Node>,
     documents: usize,
     nodes: usize,
+    bytes: usize,
 }
 
 impl Builder {
@@ -163,12 +167,22 @@ impl Builder {
         }
     }
 
-    fn count(&mut self, n: usize, pos: &Pos) -> Result<(), YamlError> {
-        self.nodes += n;
+    fn count(&mut self, (nodes, bytes): (usize, usize), pos: &Pos) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        self.bytes = self.bytes.saturating_add(bytes);
         if self.nodes > MAX_NODES {
             return Err(YamlError {
                 pos: pos.clone(),
                 message: "document expands to too many nodes (alias bomb?)".into(),
+            });
+        }
+        if self.bytes > MAX_BYTES {
+            return Err(YamlError {
+                pos: pos.clone(),
+                message: format!(
+                    "document expands to more than {} MiB of text (aliases of a long value?)",
+                    MAX_BYTES >> 20
+                ),
             });
         }
         Ok(())
@@ -216,7 +230,7 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let pos = self.pos(&span);
-                self.count(1, &pos)?;
+                self.count((1, text.len()), &pos)?;
                 let plain = matches!(style, ScalarStyle::Plain);
                 let merge_tag = merge_tag(tag.as_deref());
                 let value = if plain && is_null_text(&text) {
@@ -234,13 +248,19 @@ impl Builder {
             }
             Event::Alias(id) => {
                 let pos = self.pos(&span);
-                let Some(node) = self.anchors.get(&id).cloned() else {
+                let Some(size) = self.anchors.get(&id).map(node_size) else {
                     return Err(YamlError {
                         pos,
                         message: "alias refers to an unknown anchor".into(),
                     });
                 };
-                self.count(node_size(&node), &pos)?;
+                // Counted before the copy is made: the limit is on what would be copied.
+                self.count(size, &pos)?;
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| Node::new(Value::Null, pos));
                 self.push_node(node)?;
             }
             Event::SequenceStart(anchor, tag) => {
@@ -323,16 +343,17 @@ fn is_null_text(s: &str) -> bool {
     matches!(s, "" | "~" | "null" | "Null" | "NULL")
 }
 
-fn node_size(node: &Node) -> usize {
+/// (nodes, bytes of text) of a node and everything under it.
+fn node_size(node: &Node) -> (usize, usize) {
+    let add = |a: (usize, usize), b: (usize, usize)| (a.0 + b.0, a.1.saturating_add(b.1));
     match &node.value {
-        Value::Seq(items) => 1 + items.iter().map(node_size).sum::<usize>(),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| node_size(k) + node_size(v))
-                .sum::<usize>()
-        }
-        _ => 1,
+        Value::Seq(items) => items.iter().map(node_size).fold((1, 0), add),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add(node_size(k), node_size(v)))
+            .fold((1, 0), add),
+        Value::Scalar { text, .. } => (1, text.len()),
+        _ => (1, 0),
     }
 }
 
@@ -416,6 +437,7 @@ pub fn parse(text: &str, file: &str) -> Result<Node, YamlError> {
         root: None,
         documents: 0,
         nodes: 0,
+        bytes: 0,
     };
     for item in Parser::new_from_str(text) {
         match item {

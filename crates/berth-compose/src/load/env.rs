@@ -32,7 +32,7 @@ impl Environment {
     ) -> Result<Self, LoadError> {
         let mut dotenv_vars = HashMap::new();
         for f in files {
-            let text = std::fs::read_to_string(f).map_err(|source| LoadError::Read {
+            let text = crate::paths::read_text(f).map_err(|source| LoadError::Read {
                 path: f.clone(),
                 source,
             })?;
@@ -114,6 +114,12 @@ impl Loader {
                             template: masked_template(path, &template),
                         })
                     }
+                    Err(InterpolationError::TooDeep { limit }) => {
+                        return Err(LoadError::InterpolationTooDeep {
+                            pos: node.pos.clone(),
+                            limit,
+                        })
+                    }
                 }
             }
             Value::Seq(items) => {
@@ -151,7 +157,7 @@ impl Loader {
     ) -> Result<(), LoadError> {
         for (file, required, pos) in env_files {
             self.read.push(file.clone());
-            let text = match std::fs::read_to_string(&file) {
+            let text = match crate::paths::read_text(&file) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     if required {

@@ -160,7 +160,7 @@ impl Loader {
             return Ok(n.clone());
         }
         self.read.push(path.to_path_buf());
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        let text = crate::paths::read_text(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
         })?;

@@ -56,14 +56,21 @@ pub(super) fn nginx_configs(
         } else if src.is_dir() && nginx_target {
             collect_confs(src, 2, &mut candidates);
         }
+        // Only files really inside the project: a symlink in it that points elsewhere
+        // (`/etc/shadow`, a home folder) is not followed out.
+        let project = working_dir.canonicalize().ok();
         for path in candidates {
             if out.len() >= MAX_CONF_FILES {
                 break;
             }
-            let too_big = std::fs::metadata(&path)
-                .map(|md| md.len() > MAX_CONF_BYTES)
-                .unwrap_or(true);
-            if too_big {
+            let inside = match (&project, path.canonicalize()) {
+                (Some(w), Ok(real)) => real.starts_with(w),
+                _ => false,
+            };
+            let readable = std::fs::metadata(&path)
+                .map(|md| md.is_file() && md.len() <= MAX_CONF_BYTES)
+                .unwrap_or(false);
+            if !inside || !readable {
                 continue;
             }
             match std::fs::read_to_string(&path) {

@@ -136,7 +136,7 @@ fn invalid_interpolation_is_reported_with_position() {
 fn invalid_interpolation_in_a_secret_does_not_print_the_secret() {
     let e = Fixture::new(&[(
         "compose.yaml",
-        "services:\n  db:\n    image: pg\n    environment:\n      DB_PASSWORD: \"hunter2$\"\n",
+        "services:\n  db:\n    image: pg\n    environment:\n      DB_PASSWORD: \"hunter2${\"\n",
     )])
     .err();
     assert!(
@@ -145,7 +145,7 @@ fn invalid_interpolation_in_a_secret_does_not_print_the_secret() {
     );
     let e = Fixture::new(&[(
         "compose.yaml",
-        "services:\n  db:\n    image: pg\n    environment:\n      - \"API_TOKEN=abc$\"\n",
+        "services:\n  db:\n    image: pg\n    environment:\n      - \"API_TOKEN=abc${\"\n",
     )])
     .err();
     assert!(e.contains("API_TOKEN") && !e.contains("abc"), "{e}");

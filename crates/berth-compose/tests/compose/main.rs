@@ -5,6 +5,7 @@ mod diagram_model;
 mod errors;
 mod extends_anchors;
 mod graph;
+mod hardening;
 mod interpolation;
 mod merging;
 mod profiles;
