@@ -61,6 +61,7 @@ fn generated() -> String {
         decl::<TerminalInfo>(),
         decl::<ServiceUsage>(),
         decl::<MachineItem>(),
+        decl::<Drift>(),
         decl::<crate::commands::terminal::TerminalEvent>(),
         decl::<crate::commands::terminal::OpenedTerminal>(),
     ];

@@ -56,6 +56,7 @@ fn main() {
             stack::watch_stats,
             stack::watch_usage,
             stack::machine_check,
+            stack::service_drift,
             stack::stop_stream,
             stack::stack_action,
             stack::cancel_action,

@@ -461,6 +461,35 @@ test("the Services view, the command palette, and a question before deleting vol
   assert.match(await js(`return document.getElementById("summary").textContent`), /4 running/);
 });
 
+test("a service whose settings changed in the files says it needs a recreate, and Recreate clears it", async () => {
+  const file = path.join(stackDir, "docker-compose.yml");
+  const before = fs.readFileSync(file, "utf8");
+  const edited = before.replace("command: redis-server --maxmemory 64mb", "command: redis-server --maxmemory 96mb");
+  assert.notEqual(edited, before, "the demo's redis command is where the test expects it");
+  try {
+    await click("#nav-services");
+    fs.writeFileSync(file, edited);
+    const drift = await until("redis marked", async () => js(`return document.querySelector('#services-table tr[data-service="redis"] .drift-pill')?.dataset.drift ?? false`), 20_000);
+    assert.equal(drift, "config", "the config hash no longer matches");
+    assert.equal(await js(`return document.querySelectorAll("#services-table .drift-pill").length`), 1, "only redis changed");
+    await click('#services-table button.recreate[data-service="redis"]');
+    await until("redis recreated and the mark gone", async () =>
+      js(`return !document.querySelector('#services-table tr[data-service="redis"] .drift-pill') && document.querySelector('#services-table tr[data-service="redis"] .pill').dataset.state === "running"`), 60_000);
+    const id = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=redis"], { encoding: "utf8" }).trim();
+    const cmd = execFileSync("docker", ["inspect", "--format", "{{json .Config.Cmd}}", id], { encoding: "utf8" });
+    assert.match(cmd, /96mb/, `the new container runs the edited command: ${cmd}`);
+  } finally {
+    fs.writeFileSync(file, before);
+  }
+  // Back to the files as they were: redis drifts again; Recreate makes it match.
+  await until("redis marked again", async () => js(`return !!document.querySelector('#services-table tr[data-service="redis"] .drift-pill')`), 20_000);
+  await click('#services-table button.recreate[data-service="redis"]');
+  await until("all four running and unmarked", async () =>
+    js(`return document.querySelectorAll("#services-table .drift-pill").length === 0 && [...document.querySelectorAll("#services-table tbody .pill[data-state]")].every(p => p.dataset.state === "running")`), 60_000);
+  await until("all green again", async () => Object.values(await statuses()).every((v) => v === "good"), 60_000);
+  await click("#nav-overview");
+});
+
 test("accessibility: axe-core finds no serious or critical violation on each main screen", async () => {
   const found = {};
   for (const page of ["overview", "services", "logs"]) {

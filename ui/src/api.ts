@@ -2,7 +2,7 @@
 // types (a Rust test fails when it is stale); nothing here computes a rule.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
-  Action, ActionOutcome, ApiError, DiscoveredProject, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
+  Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
   OpenedStack, OpenedTerminal, RecentStackView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
 } from "./bindings";
 
@@ -12,6 +12,7 @@ export const initialStack = () => invoke<string | null>("initial_stack");
 export const openStack = (dir: string) => invoke<OpenedStack>("open_stack", { dir });
 export const closeStack = (session: number) => invoke<boolean>("close_stack", { session });
 export const recentStacks = () => invoke<RecentStackView[]>("recent_stacks");
+export const serviceDrift = (session: number) => invoke<Record<string, Drift>>("service_drift", { session });
 export const machineCheck = () => invoke<MachineItem[]>("machine_check");
 export const discoveredProjects = () => invoke<DiscoveredProject[]>("discovered_projects");
 export const forgetStack = (dir: string) => invoke<void>("forget_stack", { dir });

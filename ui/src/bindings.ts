@@ -9,7 +9,7 @@ export type ErrorDetail = { "kind": "port_in_use", address: string, service: str
 
 export type ApiError = { code: ErrorCode, message: string, detail: ErrorDetail | null, };
 
-export type Action = { "kind": "up", remove_orphans: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
+export type Action = { "kind": "up", remove_orphans: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "recreate" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
 
 export type ActionOutcome = { action: Action, 
 /**
@@ -117,7 +117,12 @@ uptime: string | null, image: string | null, ports: Array<PublishedPort>,
 /**
  * False when a container was made from other compose settings than the files hold now.
  */
-declared: boolean, containers: Array<ContainerBrief>, };
+declared: boolean, 
+/**
+ * Whether the containers no longer match the files (`config`) or the local image
+ * (`image`): they need a recreate. `None` when they match or when it was not checked.
+ */
+drift: Drift | null, containers: Array<ContainerBrief>, };
 
 export type Tone = "good" | "warn" | "bad" | "idle";
 
@@ -232,6 +237,8 @@ title: string,
  * What to do when it is not ok (or a remark when it is, such as v1 being end-of-life).
  */
 detail: string | null, };
+
+export type Drift = "config" | "image";
 
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 

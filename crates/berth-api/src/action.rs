@@ -28,6 +28,9 @@ pub enum Action {
     Restart,
     /// Build the images, then recreate only those services.
     Rebuild,
+    /// Recreate only those services' containers from the files as they are now (what a
+    /// "needs recreate" drift asks for), without building.
+    Recreate,
     Pull,
     /// Run `replicas` containers of each named service.
     Scale {
@@ -45,6 +48,7 @@ impl Action {
             Action::Stop => "Stop",
             Action::Restart => "Restart",
             Action::Rebuild => "Rebuild",
+            Action::Recreate => "Recreate",
             Action::Pull => "Pull",
             Action::Scale { .. } => "Scale",
         }
@@ -90,6 +94,11 @@ pub fn compose_args(action: &Action, services: &[String]) -> Result<Vec<ComposeA
         Action::Stop => one("stop"),
         Action::Restart => one("restart"),
         Action::Pull => one("pull"),
+        Action::Recreate => vec![ComposeArgs::new("up")
+            .flag("-d")
+            .flag("--no-deps")
+            .flag("--force-recreate")
+            .services(services)],
         Action::Rebuild => vec![
             ComposeArgs::new("build").services(services),
             // Only those services: every other container stays as it is.
@@ -186,6 +195,12 @@ mod tests {
         assert_eq!(
             words(&rebuild[1]),
             vec!["up", "-d", "--no-deps", "--force-recreate", "--", "web"]
+        );
+        let recreate = compose_args(&Action::Recreate, &web).expect("args");
+        assert_eq!(
+            words(&recreate[0]),
+            vec!["up", "-d", "--no-deps", "--force-recreate", "--", "web"],
+            "recreate builds nothing and touches only the named services"
         );
         let scale = compose_args(&Action::Scale { replicas: 3 }, &web).expect("args");
         assert_eq!(

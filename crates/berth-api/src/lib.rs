@@ -17,7 +17,7 @@ pub use berth_engine::logs::LogLine;
 pub use berth_engine::model::{
     HealthState, LogRequest, LogStream, PublishedPort, RunState, StatsSample,
 };
-pub use berth_engine::status::{ContainerBrief, Replicas, ServiceStatus, Summary, Tone};
+pub use berth_engine::status::{ContainerBrief, Drift, Replicas, ServiceStatus, Summary, Tone};
 pub use berth_engine::{Endpoint, OutputLine};
 pub use connect::{Connector, DockerConnector, FakeConnector};
 pub use discover::{

@@ -39,7 +39,7 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
                 .await;
                 return Ok(String::new());
             }
-            let v = open.status().await?;
+            let v = open.status_with_drift().await?;
             Ok(if json {
                 serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
             } else {
@@ -162,6 +162,7 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
         Command::Restart { stack, services } => act(stack, services, env, Action::Restart).await,
         Command::Pull { stack, services } => act(stack, services, env, Action::Pull).await,
         Command::Rebuild { stack, services } => act(stack, services, env, Action::Rebuild).await,
+        Command::Recreate { stack, services } => act(stack, services, env, Action::Recreate).await,
         Command::Stats {
             stack,
             services,
@@ -311,6 +312,17 @@ fn status_table(v: &StatusView) -> String {
             uptime,
             ports.join(", ")
         );
+        if let Some(d) = s.drift {
+            let why = match d {
+                berth_api::Drift::Config => "its settings in the files changed",
+                berth_api::Drift::Image => "its image was rebuilt or pulled",
+            };
+            let _ = writeln!(
+                o,
+                "{:<20} needs recreate: {why} (berth recreate {})",
+                "", s.name
+            );
+        }
         if s.health == Some(berth_api::HealthState::Unhealthy) {
             if let Some(out) = &s.health_output {
                 let _ = writeln!(

@@ -206,6 +206,12 @@ enum Command {
         stack: StackArgs,
         services: Vec<String>,
     },
+    /// Recreate services' containers from the files as they are now ("needs recreate")
+    Recreate {
+        #[command(flatten)]
+        stack: StackArgs,
+        services: Vec<String>,
+    },
     /// Pull services' images
     Pull {
         #[command(flatten)]

@@ -245,6 +245,55 @@ impl ComposeCli {
     }
 }
 
+impl ComposeCli {
+    /// What `config --hash '*'` prints: the hash compose would label each service's containers
+    /// with if they were made from the files now (`com.docker.compose.config-hash`). Reads the
+    /// files only; the engine is not asked.
+    pub fn config_hashes(
+        &self,
+        target: &ComposeTarget,
+        endpoint: Option<&Endpoint>,
+    ) -> Result<std::collections::BTreeMap<String, String>, EngineError> {
+        let args = ComposeArgs::new("config").flag("--hash").flag("*");
+        let out = self
+            .command(target, &args, endpoint)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|source| EngineError::Spawn {
+                program: "compose config --hash".into(),
+                source,
+            })?;
+        if !out.status.success() {
+            let text = String::from_utf8_lossy(&out.stderr);
+            return Err(EngineError::Compose {
+                failure: explain_failure(&text),
+                output: {
+                    let lines: Vec<&str> = text.lines().collect();
+                    lines[lines.len().saturating_sub(5)..].join("\n")
+                },
+            });
+        }
+        Ok(parse_hashes(&String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+/// `service hash` lines, as both compose versions print them.
+fn parse_hashes(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            match (w.next(), w.next(), w.next()) {
+                (Some(s), Some(h), None)
+                    if h.len() >= 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    Some((s.to_owned(), h.to_owned()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// One line of compose output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct OutputLine {

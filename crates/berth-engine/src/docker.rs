@@ -330,6 +330,7 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
             .as_ref()
             .and_then(|c| c.image.clone())
             .unwrap_or_default(),
+        image_id: r.image.clone(),
         state: run_state,
         exit_code: match run_state {
             RunState::Exited | RunState::Dead | RunState::Restarting => state.exit_code,
@@ -555,6 +556,16 @@ impl Engine for DockerEngine {
 
     fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
         self.stats_stream(container)
+    }
+
+    async fn image_id(&self, name: &str) -> Result<Option<String>, EngineError> {
+        match self.docker.inspect_image(name).await {
+            Ok(i) => Ok(i.id),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
     }
 
     async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {

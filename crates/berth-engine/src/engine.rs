@@ -56,6 +56,12 @@ pub trait Engine: Send + Sync + 'static {
     /// Resource samples of one container, about one a second, until the stream is dropped.
     fn stats(&self, container: &ContainerInfo) -> BoxStream<StatsSample>;
 
+    /// The id of the local image `name` (`sha256:…`), `None` when there is none.
+    fn image_id(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
+
     /// Runs `cmd` (an argument vector, never a shell string) in a running container without a
     /// terminal, discards what it prints, and gives its exit code (126/127 when the program is
     /// not in the image).

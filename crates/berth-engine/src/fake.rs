@@ -21,6 +21,7 @@ pub struct FakeEngine {
     /// Programs the fake's containers have; a terminal echoes what it is sent.
     programs: Arc<Mutex<Vec<String>>>,
     resizes: Arc<Mutex<Vec<(String, u16, u16)>>>,
+    images: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Default for FakeEngine {
@@ -39,6 +40,14 @@ impl FakeEngine {
             logs: Default::default(),
             programs: Arc::new(Mutex::new(vec!["sh".into()])),
             resizes: Default::default(),
+            images: Default::default(),
+        }
+    }
+
+    /// Sets the local image `name` to `id`.
+    pub fn set_image(&self, name: &str, id: &str) {
+        if let Ok(mut m) = self.images.lock() {
+            m.insert(name.to_owned(), id.to_owned());
         }
     }
 
@@ -166,6 +175,10 @@ impl Engine for FakeEngine {
 
     fn stats(&self, _container: &ContainerInfo) -> BoxStream<StatsSample> {
         Box::pin(futures_util::stream::empty())
+    }
+
+    async fn image_id(&self, name: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.images.lock().ok().and_then(|m| m.get(name).cloned()))
     }
 
     async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {

@@ -114,6 +114,8 @@ pub struct ContainerInfo {
     pub oneoff: bool,
     pub config_hash: Option<String>,
     pub image: String,
+    /// The id of the image the container was made from (`sha256:…`).
+    pub image_id: Option<String>,
     pub state: RunState,
     pub exit_code: Option<i64>,
     pub health: Option<Health>,
@@ -139,6 +141,7 @@ impl ContainerInfo {
             oneoff: false,
             config_hash: None,
             image: "img".into(),
+            image_id: None,
             state,
             exit_code: None,
             health: None,

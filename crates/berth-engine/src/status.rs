@@ -85,6 +85,16 @@ impl Summary {
     }
 }
 
+/// Why running containers no longer match what `up` would make now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Drift {
+    /// The service's settings in the files changed (its config hash differs).
+    Config,
+    /// The image was rebuilt or pulled under the same name (the local image id differs).
+    Image,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ServiceStatus {
     pub name: String,
@@ -104,6 +114,9 @@ pub struct ServiceStatus {
     pub ports: Vec<PublishedPort>,
     /// False when a container was made from other compose settings than the files hold now.
     pub declared: bool,
+    /// Whether the containers no longer match the files (`config`) or the local image
+    /// (`image`): they need a recreate. `None` when they match or when it was not checked.
+    pub drift: Option<Drift>,
     pub containers: Vec<ContainerBrief>,
 }
 
@@ -249,6 +262,7 @@ fn service_status(
         image: mine.first().map(|c| c.image.clone()),
         ports,
         declared: is_declared,
+        drift: None,
         containers: mine
             .iter()
             .map(|c| ContainerBrief {

@@ -209,6 +209,17 @@ pub fn watch_stats(
     Ok(())
 }
 
+/// Which services need a recreate, and why (`config` or `image`); asked when the Services view
+/// opens and after actions (it runs `compose config --hash`, so it is not part of every update).
+#[tauri::command(async)]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub async fn service_drift(
+    session: SessionId,
+    sessions: State<'_, AppSessions>,
+) -> Result<std::collections::BTreeMap<String, berth_api::Drift>, ApiError> {
+    sessions.get(session)?.drift().await
+}
+
 /// What the first-run screen shows: is there an engine, and which compose.
 #[tauri::command(async)]
 pub async fn machine_check() -> Vec<berth_api::MachineItem> {

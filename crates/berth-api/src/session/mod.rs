@@ -2,6 +2,7 @@
 //! view of it, one action at a time, and (when asked) a reload whenever its files change.
 
 mod actions;
+mod drift;
 mod logs;
 mod reload;
 mod stats;

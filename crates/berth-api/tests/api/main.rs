@@ -6,6 +6,7 @@
 // test. Every test has its own runtime, so nothing deadlocks.
 #![allow(clippy::await_holding_lock)]
 
+mod drift;
 mod lifecycle;
 mod logs;
 mod reconnect;
@@ -31,10 +32,15 @@ pub struct LiveStack {
 
 impl LiveStack {
     pub fn new(fixture: &str, tag: &str) -> Self {
+        Self::at(&repo_root().join("tests/fixtures").join(fixture), tag)
+    }
+
+    /// A stack in any folder (a test's own copy it may edit).
+    pub fn at(dir: &std::path::Path, tag: &str) -> Self {
         require_engine();
         let project = format!("berth{tag}{}", std::process::id());
         let req = StackRequest {
-            dir: Some(repo_root().join("tests/fixtures").join(fixture)),
+            dir: Some(dir.to_path_buf()),
             project_name: Some(project.clone()),
             ..Default::default()
         };
