@@ -472,6 +472,7 @@ test("a service whose settings changed in the files says it needs a recreate, an
     const drift = await until("redis marked", async () => js(`return document.querySelector('#services-table tr[data-service="redis"] .drift-pill')?.dataset.drift ?? false`), 20_000);
     assert.equal(drift, "config", "the config hash no longer matches");
     assert.equal(await js(`return document.querySelectorAll("#services-table .drift-pill").length`), 1, "only redis changed");
+    assert.equal(await js(`return document.querySelector('g.service[data-service="redis"] .drift-mark')?.dataset.drift ?? null`), "config", "the diagram marks the node too");
     await click('#services-table button.recreate[data-service="redis"]');
     await until("redis recreated and the mark gone", async () =>
       js(`return !document.querySelector('#services-table tr[data-service="redis"] .drift-pill') && document.querySelector('#services-table tr[data-service="redis"] .pill').dataset.state === "running"`), 60_000);
