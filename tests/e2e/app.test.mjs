@@ -349,7 +349,9 @@ test("a published port opens in the browser from the service panel", async () =>
   await click('.port-link[data-port="18543"]');
   const opened = await until("the browser asked", async () => fs.readFileSync(log, "utf8").trim());
   assert.equal(opened, "https://localhost:18543/", "container port 443 opens as https on the published host port");
-  assert.match(await js(`return document.getElementById("notice").textContent`), /Opened https:\/\/localhost:18543\//);
+  // The browser may be asked before the window hears back from the command: wait for the notice.
+  const notice = await until("the notice", async () => js(`return document.getElementById("notice")?.textContent ?? false`));
+  assert.match(notice, /Opened https:\/\/localhost:18543\//);
   await clickNode("nginx");
   await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
