@@ -57,9 +57,7 @@ impl Terminals {
             .lock()
             .ok()
             .and_then(|m| m.get(&id).map(|o| o.input.clone()))
-            .ok_or_else(|| {
-                ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed"))
-            })
+            .ok_or_else(|| closed(id))
     }
 
     fn remove(&self, id: u32) -> Option<Open> {
@@ -78,6 +76,10 @@ impl Terminals {
             });
         }
     }
+}
+
+fn closed(id: u32) -> ApiError {
+    ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed"))
 }
 
 /// Keeps the bytes of a UTF-8 character that a read split, for the next read.
@@ -204,7 +206,7 @@ pub async fn terminal_input(
     let tx = terminals.sender(id)?;
     tx.send(Input::Keys(data.into_bytes()))
         .await
-        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed")))
+        .map_err(|_| closed(id))
 }
 
 #[tauri::command(async)]
@@ -217,7 +219,7 @@ pub async fn terminal_resize(
     let tx = terminals.sender(id)?;
     tx.send(Input::Resize(cols, rows))
         .await
-        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed")))
+        .map_err(|_| closed(id))
 }
 
 /// Ends a terminal: its shell is hung up and its thread ends.
@@ -260,7 +262,7 @@ pub async fn terminal_paste(
     let tx = terminals.sender(id)?;
     tx.send(Input::Keys(text.into_bytes()))
         .await
-        .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("terminal {id} is closed")))?;
+        .map_err(|_| closed(id))?;
     Ok(n)
 }
 
