@@ -21,6 +21,7 @@ fn generated() -> String {
         decl::<ActionOutcome>(),
         decl::<InspectView>(),
         decl::<ServiceView>(),
+        decl::<HealthcheckView>(),
         decl::<PortView>(),
         decl::<MountView>(),
         decl::<NetworkView>(),

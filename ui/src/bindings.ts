@@ -27,7 +27,17 @@ depends_on: { [key in string]?: JsonValue },
 /**
  * Masked unless secrets were asked for.
  */
-environment: { [key in string]?: JsonValue }, healthcheck: boolean, profiles: Array<string>, restart: string | null, };
+environment: { [key in string]?: JsonValue }, healthcheck: boolean, 
+/**
+ * The probe as written (durations as written), or `null` when the file sets none.
+ */
+healthcheck_detail: HealthcheckView | null, profiles: Array<string>, restart: string | null, };
+
+export type HealthcheckView = { 
+/**
+ * As Docker receives it: `["CMD-SHELL", "pg_isready"]`; empty when disabled.
+ */
+test: Array<string>, interval: string | null, timeout: string | null, retries: number | null, start_period: string | null, disabled: boolean, };
 
 export type PortView = { 
 /**

@@ -61,8 +61,21 @@ pub struct ServiceView {
     /// Masked unless secrets were asked for.
     pub environment: serde_json::Map<String, serde_json::Value>,
     pub healthcheck: bool,
+    /// The probe as written (durations as written), or `null` when the file sets none.
+    pub healthcheck_detail: Option<HealthcheckView>,
     pub profiles: Vec<String>,
     pub restart: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct HealthcheckView {
+    /// As Docker receives it: `["CMD-SHELL", "pg_isready"]`; empty when disabled.
+    pub test: Vec<String>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<u32>,
+    pub start_period: Option<String>,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -209,6 +222,14 @@ fn view(project: &Project, graph: &Graph, show_secrets: bool) -> InspectView {
                 })
                 .collect(),
             healthcheck: s.healthcheck.as_ref().is_some_and(|h| !h.disabled),
+            healthcheck_detail: s.healthcheck.as_ref().map(|h| HealthcheckView {
+                test: h.test.iter().map(|t| mask(t)).collect(),
+                interval: h.interval.clone(),
+                timeout: h.timeout.clone(),
+                retries: h.retries,
+                start_period: h.start_period.clone(),
+                disabled: h.disabled,
+            }),
             profiles: s.profiles.clone(),
             restart: s.restart.clone(),
         })

@@ -25,9 +25,9 @@ pub use discover::{
 };
 pub use error::{ApiError, ErrorCode, ErrorDetail};
 pub use inspect::{
-    diagram, inspect, DiagramView, EdgeView, GroupView, InspectView, MountView, NetworkView,
-    NodeView, PairView, PortNodeView, PortView, ServiceView, StackRequest, VolumeNodeView,
-    VolumeView,
+    diagram, inspect, DiagramView, EdgeView, GroupView, HealthcheckView, InspectView, MountView,
+    NetworkView, NodeView, PairView, PortNodeView, PortView, ServiceView, StackRequest,
+    VolumeNodeView, VolumeView,
 };
 pub use session::{
     ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, ServiceUsage,

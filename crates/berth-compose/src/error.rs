@@ -27,6 +27,18 @@ pub enum LoadError {
         message: String,
     },
 
+    /// What the compose-spec schema refuses (Compose v2 refuses the same file).
+    #[error("{pos}: {path} {message}")]
+    Schema {
+        pos: Pos,
+        path: String,
+        message: String,
+    },
+
+    /// No services, networks, volumes or anything else: Compose v2 says "empty compose file".
+    #[error("{file}: the compose file is empty (Compose needs at least a `services:` entry)")]
+    Empty { file: String },
+
     #[error("{pos}: required variable {variable} is missing a value{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
     MissingVariable {
         pos: Pos,
@@ -70,12 +82,45 @@ pub enum LoadError {
     #[error("{pos}: `extends` loops back on itself: {}", chain.join(" -> "))]
     ExtendsCycle { pos: Pos, chain: Vec<String> },
 
+    #[error("{pos}: `include` loops back on itself: {}", chain.join(" includes "))]
+    IncludeCycle { pos: Pos, chain: Vec<String> },
+
+    #[error("{pos}: included file {file} does not exist")]
+    IncludeMissing { pos: Pos, file: PathBuf },
+
+    #[error("{pos}: {section}.{name} conflicts with the one included at {included}")]
+    IncludeConflict {
+        pos: Pos,
+        section: String,
+        name: String,
+        included: Pos,
+    },
+
     #[error("{pos}: service {service:?} depends on undefined service {dependency:?}")]
     UndefinedDependency {
         pos: Pos,
         service: String,
         dependency: String,
     },
+
+    #[error("{pos}: service {service:?} depends on {dependency:?}, which is only in profile {}; enable it (--profile {}) or mark the dependency `required: false`", profiles.join(", "), profiles.first().map(String::as_str).unwrap_or_default())]
+    InactiveDependency {
+        pos: Pos,
+        service: String,
+        dependency: String,
+        profiles: Vec<String>,
+    },
+
+    #[error("{pos}: service {service:?} uses {kind} {name:?}, which is not declared under top-level `{kind}s`")]
+    Undeclared {
+        pos: Pos,
+        service: String,
+        kind: &'static str,
+        name: String,
+    },
+
+    #[error("invalid project name {name:?}: use only lowercase letters, digits, dashes and underscores, starting with a letter or digit")]
+    InvalidProjectName { name: String },
 
     #[error("depends_on forms a cycle: {}", services.join(" -> "))]
     DependencyCycle { services: Vec<String> },

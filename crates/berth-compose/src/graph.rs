@@ -343,7 +343,8 @@ pub fn build_graph(project: &Project) -> Graph {
 
     for (name, svc) in &project.services {
         for (dep, d) in &svc.depends_on {
-            if project.services.contains_key(dep) {
+            // An implied dependency is drawn as the edge that implies it (links, volumes_from…).
+            if d.implied_by.is_none() && project.services.contains_key(dep) {
                 push(
                     &mut edges,
                     Edge {

@@ -13,6 +13,7 @@ mod merge;
 pub mod model;
 mod paths;
 mod ports;
+pub mod schema;
 mod shape;
 pub mod yaml;
 

@@ -230,7 +230,7 @@ fn normalize_volume(
                     fields.push(entry("source", scalar(s, item), item));
                 }
             }
-            fields.push(entry("target", scalar(target, item), item));
+            fields.push(entry("target", scalar(clean_target(&target), item), item));
             if read_only {
                 fields.push(entry("read_only", scalar("true", item), item));
             }
@@ -239,6 +239,13 @@ fn normalize_volume(
         Value::Map(entries) => {
             let is_bind = item.get("type").and_then(Node::as_scalar) == Some("bind");
             let mut out = entries.clone();
+            for (k, v) in out.iter_mut() {
+                if k.as_scalar() == Some("target") {
+                    if let Value::Scalar { text, .. } = &mut v.value {
+                        *text = clean_target(text);
+                    }
+                }
+            }
             if is_bind {
                 for (k, v) in out.iter_mut() {
                     if k.as_scalar() == Some("source") {
@@ -259,6 +266,32 @@ fn normalize_volume(
             path,
             format!("expected a string or a mapping, found {}", item.kind_name()),
         )),
+    }
+}
+
+/// A container path as Compose v2 stores it: Go's `path.Clean` (no trailing `/`, no `//`, `.`
+/// and `..` resolved lexically), so `/data/` and `/data` are the same mount.
+pub(crate) fn clean_target(t: &str) -> String {
+    let rooted = t.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for p in t.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
     }
 }
 
@@ -394,6 +427,28 @@ fn canonical(n: &Node) -> String {
                 .map(|(k, v)| format!("{}={}", canonical(k), canonical(v)))
                 .collect();
             format!("{{{}}}", parts.join(","))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_target;
+
+    #[test]
+    fn targets_are_cleaned_as_go_path_clean_does() {
+        for (given, want) in [
+            ("/data/", "/data"),
+            ("/data", "/data"),
+            ("//a//b/", "/a/b"),
+            ("/a/./b/../c", "/a/c"),
+            ("/", "/"),
+            ("/..", "/"),
+            ("rel/dir/", "rel/dir"),
+            ("../x", "../x"),
+            ("", "."),
+        ] {
+            assert_eq!(clean_target(given), want, "{given:?}");
         }
     }
 }

@@ -132,6 +132,11 @@ pub struct ServiceNetwork {
 pub struct Dependency {
     pub condition: DependencyCondition,
     pub required: bool,
+    /// `restart: true`: Compose restarts this service when the dependency is restarted.
+    pub restart: bool,
+    /// Added by Compose, not written: what implies it (`links`, `network_mode`, `ipc`, `pid`,
+    /// `uts`, `cgroup`, `volumes_from`). The graph draws those as their own edges.
+    pub implied_by: Option<&'static str>,
     pub pos: Pos,
 }
 

@@ -152,8 +152,7 @@ struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
-    root: Option<Node>,
-    documents: usize,
+    roots: Vec<Node>,
     nodes: usize,
     bytes: usize,
 }
@@ -190,12 +189,7 @@ impl Builder {
 
     fn push_node(&mut self, node: Node) -> Result<(), YamlError> {
         match self.stack.last_mut() {
-            None => {
-                // Only the first document of a stream is a compose file, as in Compose.
-                if self.root.is_none() {
-                    self.root = Some(node);
-                }
-            }
+            None => self.roots.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
@@ -226,7 +220,8 @@ impl Builder {
     fn on_event(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
         match ev {
             Event::DocumentStart(_) => {
-                self.documents += 1;
+                // Anchors belong to their document.
+                self.anchors.clear();
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let pos = self.pos(&span);
@@ -429,13 +424,30 @@ fn check_duplicate_keys(entries: &[(Node, Node)]) -> Result<(), YamlError> {
 
 /// Parses the first document of `text`. An empty stream gives `Null`.
 pub fn parse(text: &str, file: &str) -> Result<Node, YamlError> {
+    let mut docs = parse_documents(text, file)?;
+    Ok(if docs.is_empty() {
+        Node::new(
+            Value::Null,
+            Pos {
+                file: Arc::from(file),
+                line: 1,
+                col: 1,
+            },
+        )
+    } else {
+        docs.swap_remove(0)
+    })
+}
+
+/// Parses every document of `text` (Compose merges them in order, like override files). The
+/// node and byte caps hold for the whole stream.
+pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Node>, YamlError> {
     let file: Arc<str> = Arc::from(file);
     let mut builder = Builder {
         file: file.clone(),
         stack: Vec::new(),
         anchors: HashMap::new(),
-        root: None,
-        documents: 0,
+        roots: Vec::new(),
         nodes: 0,
         bytes: 0,
     };
@@ -454,17 +466,6 @@ pub fn parse(text: &str, file: &str) -> Result<Node, YamlError> {
                 });
             }
         }
-        // Everything after the first document is ignored, so stop reading once we have it.
-        if builder.documents > 1 || (builder.root.is_some() && builder.stack.is_empty()) {
-            break;
-        }
     }
-    Ok(builder.root.unwrap_or(Node::new(
-        Value::Null,
-        Pos {
-            file,
-            line: 1,
-            col: 1,
-        },
-    )))
+    Ok(builder.roots)
 }

@@ -1,6 +1,7 @@
 //! The `berth` binary, run as a user runs it: real files, real process, exit codes and output.
 
 mod diagram;
+mod differential;
 mod errors;
 mod seeds;
 

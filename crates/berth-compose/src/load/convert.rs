@@ -45,13 +45,7 @@ impl Loader {
                             }
                         }
                         "name" => n.name = vv.as_scalar().map(str::to_owned),
-                        "driver_opts" | "ipam" | "attachable" | "enable_ipv6" | "labels"
-                        | "enable_ipv4" => {}
-                        other if other.starts_with("x-") => {}
-                        other => self.warnings.push(format!(
-                            "{}: unknown key `{other}` in network {name:?} ignored",
-                            kk.pos
-                        )),
+                        _ => {}
                     }
                 }
             } else if !v.is_null() {
@@ -94,12 +88,7 @@ impl Loader {
                             }
                         }
                         "name" => vol.name = vv.as_scalar().map(str::to_owned),
-                        "driver_opts" | "labels" => {}
-                        other if other.starts_with("x-") => {}
-                        other => self.warnings.push(format!(
-                            "{}: unknown key `{other}` in volume {name:?} ignored",
-                            kk.pos
-                        )),
+                        _ => {}
                     }
                 }
             } else if !v.is_null() {
@@ -146,6 +135,7 @@ impl Loader {
         let mut env_files: Vec<(PathBuf, bool, Pos)> = Vec::new();
         let mut declared_env: Vec<(String, Option<String>, Pos)> = Vec::new();
         let mut has_networks_key = false;
+        let mut shares: Vec<(&'static str, String, Pos)> = Vec::new();
         for (k, v) in node.as_map().unwrap_or_default() {
             let key = k.as_scalar().unwrap_or_default();
             if v.tag == MergeTag::Reset {
@@ -205,6 +195,7 @@ impl Loader {
                         let dep = dk.as_scalar().unwrap_or_default().to_owned();
                         let mut condition = DependencyCondition::Started;
                         let mut required = true;
+                        let mut restart = false;
                         if let Some(m) = dv.as_map() {
                             for (ck, cv) in m {
                                 match ck.as_scalar().unwrap_or_default() {
@@ -225,6 +216,7 @@ impl Loader {
                                         }
                                     }
                                     "required" => required = bool_of(cv, &path("depends_on.required"))?,
+                                    "restart" => restart = bool_of(cv, &path("depends_on.restart"))?,
                                     _ => {}
                                 }
                             }
@@ -234,6 +226,8 @@ impl Loader {
                             Dependency {
                                 condition,
                                 required,
+                                restart,
+                                implied_by: None,
                                 pos: dk.pos.clone(),
                             },
                         );
@@ -247,6 +241,19 @@ impl Loader {
                             value: target,
                             pos: item.pos.clone(),
                         });
+                    }
+                }
+                "ipc" | "pid" | "uts" | "cgroup" => {
+                    if let Some(text) = v.as_scalar() {
+                        if let Some(other) = text.strip_prefix("service:") {
+                            let by = match key {
+                                "ipc" => "ipc",
+                                "pid" => "pid",
+                                "uts" => "uts",
+                                _ => "cgroup",
+                            };
+                            shares.push((by, other.to_owned(), v.pos.clone()));
+                        }
                     }
                 }
                 "volumes_from" => {
@@ -307,11 +314,8 @@ impl Loader {
                         );
                     }
                 }
-                k2 if KNOWN_SERVICE_KEYS.contains(&k2) || k2.starts_with("x-") => {}
-                other => self.warnings.push(format!(
-                    "{}: unknown key `{other}` in service {name:?} ignored",
-                    k.pos
-                )),
+                // The schema has refused unknown keys; the rest do not change the model.
+                _ => {}
             }
         }
         if svc.image.is_none() && svc.build.is_none() {
@@ -324,90 +328,53 @@ impl Loader {
             svc.networks
                 .insert("default".into(), ServiceNetwork::default());
         }
+        implied_dependencies(&mut svc, shares);
+        check_build_platform(node, name)?;
 
         self.service_environment(&mut svc, env_files, declared_env)?;
         Ok(svc)
     }
 }
 
-/// Every key of a service in the Compose specification that Berth does not model itself.
-const KNOWN_SERVICE_KEYS: &[&str] = &[
-    "annotations",
-    "attach",
-    "blkio_config",
-    "cap_add",
-    "cap_drop",
-    "cgroup",
-    "cgroup_parent",
-    "configs",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpus",
-    "cpuset",
-    "credential_spec",
-    "deploy",
-    "develop",
-    "device_cgroup_rules",
-    "devices",
-    "dns",
-    "dns_opt",
-    "dns_search",
-    "domainname",
-    "driver_opts",
-    "expose",
-    "external_links",
-    "extra_hosts",
-    "gpus",
-    "group_add",
-    "hostname",
-    "ipc",
-    "isolation",
-    "label_file",
-    "logging",
-    "mac_address",
-    "mem_limit",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
-    "models",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pid",
-    "pids_limit",
-    "platform",
-    "post_start",
-    "pre_stop",
-    "privileged",
-    "provider",
-    "pull_policy",
-    "read_only",
-    "runtime",
-    "scale",
-    "secrets",
-    "security_opt",
-    "shm_size",
-    "stdin_open",
-    "stop_grace_period",
-    "stop_signal",
-    "storage_opt",
-    "sysctls",
-    "tmpfs",
-    "tty",
-    "ulimits",
-    "use_api_socket",
-    "user",
-    "userns_mode",
-    "uts",
-    "volume_driver",
-    "working_dir",
-    "extends",
-    "mem_swappiness",
-];
+/// The `depends_on` entries Compose v2 adds on its own (compose-go `Normalize`): a service it
+/// links to, shares a namespace with (`network_mode`/`ipc`/`pid`/`uts`/`cgroup: service:x`) or
+/// takes volumes from must start first. A written entry wins.
+fn implied_dependencies(svc: &mut Service, shares: Vec<(&'static str, String, Pos)>) {
+    let mut implied: Vec<(&'static str, String, Pos, bool)> = Vec::new();
+    for l in &svc.links {
+        implied.push(("links", l.value.clone(), l.pos.clone(), true));
+    }
+    if let Some(nm) = &svc.network_mode {
+        if let Some(other) = nm.value.strip_prefix("service:") {
+            implied.push(("network_mode", other.to_owned(), nm.pos.clone(), true));
+        }
+    }
+    for (key, other, pos) in shares {
+        implied.push((key, other, pos, true));
+    }
+    for vf in &svc.volumes_from {
+        if vf.value.starts_with("container:") {
+            continue;
+        }
+        let other = vf.value.split(':').next().unwrap_or_default().to_owned();
+        implied.push(("volumes_from", other, vf.pos.clone(), false));
+    }
+    for (by, other, pos, restart) in implied {
+        if other.is_empty() || svc.depends_on.contains_key(&other) {
+            continue;
+        }
+        svc.depends_on.insert(
+            other,
+            Dependency {
+                condition: DependencyCondition::Started,
+                required: true,
+                restart,
+                implied_by: Some(by),
+                pos,
+            },
+        );
+    }
+}
 
 fn replicas_of(n: &Node, path: &str) -> Result<u32, LoadError> {
     let s = scalar_of(n, path)?;
@@ -501,6 +468,30 @@ fn mount_of(n: &Node, path: &str) -> Result<Mount, LoadError> {
         read_only,
         pos: n.pos.clone(),
     })
+}
+
+/// Compose v2 refuses a `platform` that the service's own `build.platforms` does not list.
+fn check_build_platform(node: &Node, name: &str) -> Result<(), LoadError> {
+    let (Some(platform), Some(platforms)) = (
+        node.get("platform").and_then(Node::as_scalar),
+        node.get("build")
+            .and_then(|b| b.get("platforms"))
+            .and_then(Node::as_seq),
+    ) else {
+        return Ok(());
+    };
+    if platforms.is_empty() || platforms.iter().any(|p| p.as_scalar() == Some(platform)) {
+        return Ok(());
+    }
+    let listed: Vec<&str> = platforms.iter().filter_map(Node::as_scalar).collect();
+    Err(LoadError::ty(
+        &node.get("platform").map_or(&node.pos, |p| &p.pos).clone(),
+        &format!("services.{name}.platform"),
+        format!(
+            "{platform:?} is not among build.platforms ({}); the image could not run here",
+            listed.join(", ")
+        ),
+    ))
 }
 
 fn healthcheck_of(n: &Node, path: &str) -> Result<Healthcheck, LoadError> {

@@ -58,6 +58,16 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// What an `include`d project sees: everything this one sees, plus the variables of its own
+    /// env files where this one has none (Compose merges the parent's values first).
+    pub(super) fn with_files(&self, files: &[PathBuf]) -> Result<Self, LoadError> {
+        let mut parent = self.dotenv.clone();
+        parent.extend(self.shell.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Environment::read(&parent, files)
+    }
+}
+
 /// The env files a project reads: the `--env-file`s (`given`, relative to `cwd`) when there are
 /// any, else `.env` in `cwd` if it exists.
 pub(super) fn env_files(cwd: &Path, given: &[PathBuf]) -> Vec<PathBuf> {
@@ -83,7 +93,7 @@ impl Loader {
         path: &str,
     ) -> Result<(), LoadError> {
         match &mut node.value {
-            Value::Scalar { text, .. } => {
+            Value::Scalar { text, plain } => {
                 if !text.contains('$') {
                     return Ok(());
                 }
@@ -98,6 +108,11 @@ impl Loader {
                             if !self.warnings.contains(&w) {
                                 self.warnings.push(w);
                             }
+                        }
+                        // A substituted value is a string, whatever it looks like, as in Compose
+                        // (the schema check types scalars by this flag).
+                        if r.value != *text {
+                            *plain = false;
                         }
                         *text = r.value;
                     }

@@ -148,16 +148,8 @@ impl Loader {
         if let Value::Map(entries) = &mut local.value {
             entries.retain(|(k, _)| k.as_scalar() != Some("extends"));
         }
-        let mut base = base;
-        // `depends_on`, `links`, `volumes_from` and `network_mode: service:` are never inherited.
-        if let Value::Map(entries) = &mut base.value {
-            entries.retain(|(k, _)| {
-                !matches!(
-                    k.as_scalar(),
-                    Some("depends_on" | "links" | "volumes_from" | "network_mode")
-                )
-            });
-        }
+        // Compose v2 inherits every key, `depends_on` and `links` included (compose-go
+        // `loader/extends.go` removes only `extends` itself).
         Ok(merge_service(&base, &local))
     }
 }

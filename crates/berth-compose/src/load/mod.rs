@@ -11,6 +11,7 @@ mod convert;
 mod discover;
 mod env;
 mod extends;
+mod include;
 mod nginx;
 mod validate;
 
@@ -54,6 +55,8 @@ struct Loader {
     cache: HashMap<(PathBuf, PathBuf), Arc<Node>>,
     /// Every file read or looked for, in order: what a session watches.
     read: Vec<PathBuf>,
+    /// The files whose `include` is being applied, outermost first: a cycle check.
+    including: Vec<PathBuf>,
 }
 
 pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
@@ -88,6 +91,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
         } else {
             env_files.clone()
         },
+        including: Vec::new(),
     };
 
     let mut merged: Option<Node> = None;
@@ -109,28 +113,51 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
             },
         )
     });
+    // Compose refuses a project with nothing in it (`version` alone counts as nothing).
+    let has_content = root
+        .as_map()
+        .is_some_and(|m| m.iter().any(|(k, _)| k.as_scalar() != Some("version")));
+    if !has_content {
+        return Err(LoadError::Empty {
+            file: files
+                .first()
+                .map(|f| display_path(&working_dir, f))
+                .unwrap_or_default(),
+        });
+    }
 
-    let name = opts
-        .project_name
-        .clone()
-        .or_else(|| {
-            loader
-                .env
-                .get("COMPOSE_PROJECT_NAME")
-                .filter(|s| !s.is_empty())
-        })
-        .or_else(|| {
-            root.get("name")
+    // A name the user set (`-p`, COMPOSE_PROJECT_NAME) must already be valid; one taken from
+    // the file's `name:` or the folder is normalised (compose-go `projectName`).
+    let chosen = opts.project_name.clone().or_else(|| {
+        loader
+            .env
+            .get("COMPOSE_PROJECT_NAME")
+            .filter(|s| !s.is_empty())
+    });
+    let name = match chosen {
+        Some(n) => {
+            if normalize_project_name(&n) != n {
+                return Err(LoadError::InvalidProjectName { name: n });
+            }
+            n
+        }
+        None => {
+            let raw = root
+                .get("name")
                 .and_then(|n| n.as_scalar())
                 .map(str::to_owned)
-        })
-        .unwrap_or_else(|| {
-            working_dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-    let name = normalize_project_name(&name);
+                .unwrap_or_else(|| {
+                    working_dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                });
+            normalize_project_name(&raw)
+        }
+    };
+    if name.is_empty() {
+        return Err(LoadError::InvalidProjectName { name });
+    }
 
     let mut profiles: Vec<String> = opts.profiles.clone();
     if profiles.is_empty() {
@@ -165,10 +192,42 @@ impl Loader {
             source,
         })?;
         let shown = self.display_path(path);
-        let mut root = yaml::parse(&text, &shown).map_err(|e| LoadError::Yaml {
+        let docs = yaml::parse_documents(&text, &shown).map_err(|e| LoadError::Yaml {
             pos: e.pos,
             message: e.message,
         })?;
+        // Several documents in one file merge in order, as override files do.
+        let mut root: Option<Node> = None;
+        for doc in docs {
+            let doc = self.prepare_document(doc, path, base_dir)?;
+            root = Some(match root {
+                None => doc,
+                Some(base) => merge_top_level(&base, &doc),
+            });
+        }
+        let root = root.unwrap_or_else(|| {
+            Node::new(
+                Value::Null,
+                Pos {
+                    file: shown.as_str().into(),
+                    line: 1,
+                    col: 1,
+                },
+            )
+        });
+        let root = Arc::new(root);
+        self.cache.insert(cache_key, root.clone());
+        Ok(root)
+    }
+
+    /// One YAML document of a compose file: checked to be a mapping, interpolated, validated
+    /// against the compose-spec schema, its services normalised and its `include`s applied.
+    fn prepare_document(
+        &mut self,
+        mut root: Node,
+        path: &Path,
+        base_dir: &Path,
+    ) -> Result<Node, LoadError> {
         if !root.is_null() && root.as_map().is_none() {
             return Err(LoadError::ty(
                 &root.pos,
@@ -180,7 +239,11 @@ impl Loader {
             ));
         }
         self.interpolate_tree(&mut root, "")?;
-        self.check_top_level(&root);
+        crate::schema::validate(&root).map_err(|e| LoadError::Schema {
+            pos: e.pos,
+            path: e.path,
+            message: e.message,
+        })?;
         if let Some(Value::Map(services)) = root_services_mut(&mut root) {
             let home = self.env.get("HOME").or_else(|| self.env.get("USERPROFILE"));
             for (k, v) in services.iter_mut() {
@@ -206,8 +269,7 @@ impl Loader {
                 ));
             }
         }
-        let root = Arc::new(root);
-        self.cache.insert(cache_key, root.clone());
+        self.apply_include(&mut root, path, base_dir)?;
         Ok(root)
     }
 
@@ -234,16 +296,17 @@ impl Loader {
                     .any(|p| p == "*" || s.profiles.iter().any(|sp| sp == p))
         };
         let mut services = IndexMap::new();
-        let mut inactive = Vec::new();
+        let mut inactive: IndexMap<String, Vec<String>> = IndexMap::new();
         for (n, s) in all {
             if active(&s) {
                 services.insert(n, s);
             } else {
-                inactive.push(n);
+                inactive.insert(n, s.profiles);
             }
         }
 
         self.check_dependencies(&services, &inactive)?;
+        let inactive: Vec<String> = inactive.into_keys().collect();
 
         let networks = self.convert_networks(&root)?;
         let volumes = self.convert_volumes(&root)?;
@@ -255,7 +318,7 @@ impl Loader {
         if uses_default && !networks.contains_key("default") {
             networks.insert("default".into(), Network::default());
         }
-        self.check_references(&services, &networks, &volumes);
+        self.check_references(&services, &networks, &volumes)?;
 
         let mut configs = IndexMap::new();
         let mut watch_dirs: Vec<PathBuf> = Vec::new();

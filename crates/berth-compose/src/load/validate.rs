@@ -1,4 +1,4 @@
-//! Checks that warn or refuse: unknown top-level keys, dependencies on services that are missing
+//! Checks that warn or refuse (the schema has already refused unknown keys): dependencies on services that are missing
 //! or disabled by a profile, `depends_on` cycles, and networks or volumes a service uses but the
 //! project does not declare.
 
@@ -9,47 +9,31 @@ use indexmap::IndexMap;
 use super::Loader;
 use crate::error::LoadError;
 use crate::model::{MountKind, NamedVolume, Network, Service};
-use crate::yaml::Node;
 
 impl Loader {
-    pub(super) fn check_top_level(&mut self, root: &Node) {
-        let Some(map) = root.as_map() else { return };
-        for (k, _) in map {
-            let key = k.as_scalar().unwrap_or_default();
-            match key {
-                "version" | "name" | "services" | "networks" | "volumes" | "secrets"
-                | "configs" => {}
-                "include" => self.warnings.push(format!(
-                    "{}: `include` is not supported yet; the included files are not shown",
-                    k.pos
-                )),
-                k2 if k2.starts_with("x-") => {}
-                other => self.warnings.push(format!(
-                    "{}: unknown top-level key `{other}` ignored",
-                    k.pos
-                )),
-            }
-        }
-    }
-
-    /// Every `depends_on` must name an active service, or one a profile disables (a warning), or
-    /// be `required: false`; and the dependencies must not form a cycle.
+    /// Every `depends_on` must name an active service, or one a profile disables with
+    /// `required: false`; and the dependencies must not form a cycle. Compose v2 refuses the
+    /// project otherwise, whatever the command.
     pub(super) fn check_dependencies(
         &mut self,
         services: &IndexMap<String, Service>,
-        inactive: &[String],
+        inactive: &IndexMap<String, Vec<String>>,
     ) -> Result<(), LoadError> {
         for (sname, svc) in services {
             for (dep, d) in &svc.depends_on {
                 if services.contains_key(dep) {
                     continue;
                 }
-                if inactive.contains(dep) {
-                    self.warnings.push(format!(
-                        "{}: service {sname:?} depends on {dep:?}, which no active profile enables; compose will refuse to start it until the profile is enabled",
-                        d.pos
-                    ));
-                } else if d.required {
+                if let Some(profiles) = inactive.get(dep) {
+                    if d.required {
+                        return Err(LoadError::InactiveDependency {
+                            pos: d.pos.clone(),
+                            service: sname.clone(),
+                            dependency: dep.clone(),
+                            profiles: profiles.clone(),
+                        });
+                    }
+                } else {
                     return Err(LoadError::UndefinedDependency {
                         pos: d.pos.clone(),
                         service: sname.clone(),
@@ -64,34 +48,40 @@ impl Loader {
         Ok(())
     }
 
-    /// Warns about networks and named volumes services use that are not declared at the top.
+    /// Refuses networks and named volumes services use that are not declared at the top, as
+    /// Compose v2 does.
     pub(super) fn check_references(
-        &mut self,
+        &self,
         services: &IndexMap<String, Service>,
         networks: &IndexMap<String, Network>,
         volumes: &IndexMap<String, NamedVolume>,
-    ) {
+    ) -> Result<(), LoadError> {
         for (sname, svc) in services {
             for net in svc.networks.keys() {
                 if !networks.contains_key(net) {
-                    self.warnings.push(format!(
-                        "{}: service {sname:?} uses network {net:?}, which is not declared under top-level `networks`",
-                        svc.pos
-                    ));
+                    return Err(LoadError::Undeclared {
+                        pos: svc.pos.clone(),
+                        service: sname.clone(),
+                        kind: "network",
+                        name: net.clone(),
+                    });
                 }
             }
             for m in &svc.volumes {
                 if m.kind == MountKind::Volume {
                     let src = m.source.as_deref().unwrap_or_default();
                     if !volumes.contains_key(src) {
-                        self.warnings.push(format!(
-                            "{}: service {sname:?} mounts volume {src:?}, which is not declared under top-level `volumes`",
-                            m.pos
-                        ));
+                        return Err(LoadError::Undeclared {
+                            pos: m.pos.clone(),
+                            service: sname.clone(),
+                            kind: "volume",
+                            name: src.to_owned(),
+                        });
                     }
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -52,12 +52,12 @@ fn type_errors_name_the_path_and_position() {
     );
     let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: [nginx]\n")]).err();
     assert!(
-        e.contains("compose.yaml:3:12") && e.contains("expected a string"),
+        e.contains("compose.yaml:3:12") && e.contains("must be a string"),
         "{e}"
     );
     let e = Fixture::new(&[("compose.yaml", "services:\n  web:\n    image: nginx\n    depends_on:\n      db:\n        condition: service_ready\n  db:\n    image: pg\n")]).err();
     assert!(
-        e.contains("compose.yaml:6:20") && e.contains("service_ready"),
+        e.contains("compose.yaml:6:20") && e.contains("must be one of \"service_started\""),
         "{e}"
     );
     let e = Fixture::new(&[("compose.yaml", "services: [a, b]\n")]).err();
@@ -67,25 +67,67 @@ fn type_errors_name_the_path_and_position() {
 }
 
 #[test]
-fn unknown_keys_are_warnings_not_failures() {
+fn unknown_keys_are_refused_as_compose_v2_refuses_them() {
+    // v2 validates against the compose-spec schema: a typo is an error, not a silent no-op.
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    imagee: typo\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:4:5") && e.contains("'imagee'") && e.contains("services.web"),
+        "the unknown key is named at its place: {e}"
+    );
+    let e = Fixture::new(&[(
+        "compose.yaml",
+        "servics: {}\nservices:\n  web:\n    image: nginx\n",
+    )])
+    .err();
+    assert!(
+        e.contains("compose.yaml:1:1") && e.contains("'servics'"),
+        "{e}"
+    );
     let p = Fixture::new(&[(
         "compose.yaml",
-        "servics: {}\nservices:\n  web:\n    image: nginx\n    imagee: typo\n",
+        "x-top: 1\nservices:\n  web:\n    image: nginx\n    x-mine: {any: thing}\n",
     )])
     .ok();
+    assert!(p.services.contains_key("web"), "x- keys stay allowed");
+}
+
+#[test]
+fn an_empty_file_is_refused() {
+    for text in ["", "# only a comment\n", "version: '3.8'\n"] {
+        let e = Fixture::new(&[("compose.yaml", text)]).err();
+        assert!(
+            e.contains("empty"),
+            "{text:?} is an empty project for v2 too: {e}"
+        );
+    }
+    let p = Fixture::new(&[("compose.yaml", "services: {}\n")]).ok();
     assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("compose.yaml:1:1") && w.contains("servics")),
-        "{:?}",
-        p.warnings
+        p.services.is_empty(),
+        "an empty services map is a valid, empty project"
     );
-    assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("compose.yaml:5:5") && w.contains("imagee")),
-        "{:?}",
-        p.warnings
+}
+
+#[test]
+fn every_document_of_a_file_is_merged() {
+    let p = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  a:\n    image: x\n---\nservices:\n  b:\n    image: y\n  a:\n    command: run\n",
+    )])
+    .ok();
+    assert_eq!(
+        p.services.len(),
+        2,
+        "both documents' services: {:?}",
+        p.services.keys()
+    );
+    assert_eq!(
+        p.services["a"].image.as_deref(),
+        Some("x"),
+        "the second document merges into the first"
     );
 }
 

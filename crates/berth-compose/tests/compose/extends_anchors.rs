@@ -22,11 +22,13 @@ fn extends_in_the_same_file_and_another_file() {
       service: common
       file: common/common.yml
     command: php artisan queue:work
+  inherited:
+    image: redis
 "#,
         ),
         (
             "common/common.yml",
-            "services:\n  common:\n    image: php:cli\n    env_file: app.env\n    volumes:\n      - ./code:/code\n    depends_on: [never-inherited]\n",
+            "services:\n  common:\n    image: php:cli\n    env_file: app.env\n    volumes:\n      - ./code:/code\n    depends_on: [inherited]\n",
         ),
         ("common/app.env", "FROM_COMMON_ENV=yes\n"),
     ]);
@@ -55,8 +57,9 @@ fn extends_in_the_same_file_and_another_file() {
         "bind paths in an extended file are relative to it: {src}"
     );
     assert!(
-        w.depends_on.is_empty(),
-        "depends_on is never inherited through extends"
+        w.depends_on.contains_key("inherited"),
+        "Compose v2 inherits depends_on through extends: {:?}",
+        w.depends_on.keys()
     );
 }
 

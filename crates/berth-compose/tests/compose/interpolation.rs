@@ -201,11 +201,19 @@ fn project_name_precedence_and_normalisation() {
     let f = f.env("COMPOSE_PROJECT_NAME", "from_env");
     assert_eq!(f.ok().name, "from_env", "COMPOSE_PROJECT_NAME beats name:");
     let mut f = f;
+    f.opts.project_name = Some("flag-name".into());
+    assert_eq!(f.ok().name, "flag-name", "-p wins");
     f.opts.project_name = Some("Flag.Name!".into());
-    assert_eq!(
-        f.ok().name,
-        "flagname",
-        "-p wins and is normalised like compose does"
+    let e = f.err();
+    assert!(
+        e.contains("invalid project name") && e.contains("Flag.Name!"),
+        "a name the user chose is refused, not rewritten, as v2 does: {e}"
+    );
+    f.opts.project_name = None;
+    let f = f.env("COMPOSE_PROJECT_NAME", "MyProj");
+    assert!(
+        f.err().contains("invalid project name"),
+        "COMPOSE_PROJECT_NAME too"
     );
 
     let g = Fixture::new(&[(

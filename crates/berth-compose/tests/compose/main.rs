@@ -6,10 +6,12 @@ mod errors;
 mod extends_anchors;
 mod graph;
 mod hardening;
+mod include;
 mod interpolation;
 mod merging;
 mod profiles;
 mod sources;
+mod v2_rules;
 mod volumes_ports;
 
 use std::collections::HashMap;

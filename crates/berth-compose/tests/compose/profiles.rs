@@ -46,17 +46,25 @@ fn compose_profiles_variable_and_star() {
 }
 
 #[test]
-fn dependency_on_a_disabled_service_warns() {
+fn dependency_on_a_disabled_service_is_refused_unless_optional() {
     let f = Fixture::new(&[(
         "compose.yaml",
         "services:\n  web:\n    image: nginx\n    depends_on: [vite]\n  vite:\n    image: node\n    profiles: [dev]\n",
     )]);
-    let p = f.ok();
+    let e = f.err();
     assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("\"vite\"") && w.contains("profile")),
-        "{:?}",
-        p.warnings
+        e.contains("compose.yaml:4:18") && e.contains("\"vite\"") && e.contains("--profile dev"),
+        "v2 refuses it; Berth says which profile to enable: {e}"
+    );
+    let p = f.profiles(&["dev"]).ok();
+    assert!(p.services.contains_key("vite"));
+    let p = Fixture::new(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    depends_on:\n      vite:\n        condition: service_started\n        required: false\n  vite:\n    image: node\n    profiles: [dev]\n",
+    )])
+    .ok();
+    assert!(
+        !p.services.contains_key("vite"),
+        "an optional dependency stays off"
     );
 }
