@@ -40,7 +40,7 @@ cargo test --workspace --locked
 # Everything above ran on Compose v2 (the reference); the lifecycle keeps working on v1.
 step "compose v1 compatibility set (BERTH_COMPOSE=v1)"
 BERTH_COMPOSE=v1 cargo test --locked -p berth-engine --test engine
-BERTH_COMPOSE=v1 cargo test --locked -p berth-api --test api -- lifecycle:: status::up_waits session::a_second_action
+BERTH_COMPOSE=v1 cargo test --locked -p berth-api --test api -- lifecycle:: status::up_waits session::a_second_action drift::
 
 step "end-to-end tests in the real app window (Xvfb, tauri-driver, real engine)"
 ./scripts/e2e.sh

@@ -189,6 +189,11 @@ impl ComposeCli {
         Ok(found)
     }
 
+    /// Compose v1 (`docker-compose`), whose config hash also covers the image id.
+    pub fn is_v1(&self) -> bool {
+        matches!(self.flavor, ComposeFlavor::V1 { .. })
+    }
+
     pub fn version(&self) -> &str {
         match &self.flavor {
             ComposeFlavor::V2 { version, .. } | ComposeFlavor::V1 { version, .. } => version,

@@ -19,8 +19,10 @@ impl<C: Connector> OpenStack<C> {
         let loaded = self.loaded();
         let target = loaded.target.clone();
         let endpoint = self.endpoint();
-        let hashes = tokio::task::spawn_blocking(move || {
-            ComposeCli::detect()?.config_hashes(&target, endpoint.as_ref())
+        let (hashes, v1) = tokio::task::spawn_blocking(move || {
+            let cli = ComposeCli::detect()?;
+            cli.config_hashes(&target, endpoint.as_ref())
+                .map(|h| (h, cli.is_v1()))
         })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))??;
@@ -33,18 +35,13 @@ impl<C: Connector> OpenStack<C> {
         for c in containers.iter().filter(|c| !c.oneoff) {
             let Some(svc) = &c.service else { continue };
             // A container the files no longer declare is told apart elsewhere (`declared`).
-            if !loaded.project.services.contains_key(svc) {
+            if !loaded.project.services.contains_key(svc) || out.contains_key(svc) {
                 continue;
             }
-            if let (Some(have), Some(want)) = (&c.config_hash, hashes.get(svc)) {
-                if have != want {
-                    out.insert(svc.clone(), Drift::Config);
-                    continue;
-                }
-            }
-            if out.contains_key(svc) {
-                continue;
-            }
+            let config = matches!(
+                (&c.config_hash, hashes.get(svc)),
+                (Some(have), Some(want)) if have != want
+            );
             let want = match local.get(&c.image) {
                 Some(id) => id.clone(),
                 None => {
@@ -56,10 +53,17 @@ impl<C: Connector> OpenStack<C> {
                     id
                 }
             };
-            if let (Some(have), Some(want)) = (&c.image_id, want) {
-                if *have != want {
-                    out.insert(svc.clone(), Drift::Image);
-                }
+            let image = matches!((&c.image_id, want), (Some(have), Some(want)) if *have != want);
+            // v2's hash leaves the image out, so a config mismatch is the files. v1's hash
+            // covers the image id too: a new image changes it, and "image" is the truth then.
+            let drift = match (config, image) {
+                (true, true) if v1 => Some(Drift::Image),
+                (true, _) => Some(Drift::Config),
+                (false, true) => Some(Drift::Image),
+                (false, false) => None,
+            };
+            if let Some(d) = drift {
+                out.insert(svc.clone(), d);
             }
         }
         Ok(out)
