@@ -4,12 +4,19 @@
 #
 #   berth-fixture/busybox:1      FROM scratch + Debian's static busybox
 #   berth-fixture/servers:1      Debian 12 rootfs (mmdebstrap) with nginx, PostgreSQL, MariaDB,
-#                                Redis, PHP-FPM (berth-fixture/servers-rootfs:1 is its raw import)
+#                                Redis, PHP-FPM, Python, Node.js (berth-fixture/servers-rootfs:1 is
+#                                its raw import)
 #   berth-fixture/postgres:1     also postgres:15-alpine, postgres:16-alpine, postgres:18-alpine
 #   berth-fixture/mariadb:1      also mysql:8.0, mariadb:10.11, mariadb:11
 #   berth-fixture/redis:1        also redis:7-alpine, redis:alpine, redis:7
 #   berth-fixture/nginx:1        also nginx:alpine, nginx:1.25-alpine, nginx:latest
-#   berth-fixture/php-fpm:1      also php:8.3-fpm-alpine, php:8.2-fpm-alpine
+#   berth-fixture/php-fpm:1      also php:8.3-fpm-alpine, php:8.2-fpm-alpine, php:8.2-fpm, php:8.3-fpm
+#   berth-fixture/node:1         also node:20-alpine, node:20, node:lts-alpine (npm, vite stand-ins)
+#   berth-fixture/python:1       also python:3.11-slim, python:3.11, python:3-slim (uvicorn stand-in)
+#   berth-fixture/frankenphp:1   also dunglas/frankenphp:1.9-php8.4, dunglas/frankenphp:1,
+#                                dunglas/frankenphp:latest (PHP's built-in server standing in)
+#   berth-fixture/phpmyadmin:1   also phpmyadmin:latest, phpmyadmin:5, phpmyadmin/phpmyadmin:latest
+#                                (phpMyAdmin's role: a one-page PHP app)
 #
 # Idempotent and cached. The key is the sha256 of every file under tests/images/ and of this
 # script; every image carries it as the label berth.fixture.key.
@@ -36,13 +43,17 @@ fi
 # The classic builder: no buildx plugin is needed and the daemon's API 1.41 is enough.
 export DOCKER_BUILDKIT=0
 
-roles=(postgres mariadb redis nginx php-fpm)
+roles=(postgres mariadb redis nginx php-fpm node python frankenphp phpmyadmin)
 declare -A aliases=(
   [postgres]="postgres:15-alpine postgres:16-alpine postgres:18-alpine"
   [mariadb]="mysql:8.0 mariadb:10.11 mariadb:11"
   [redis]="redis:7-alpine redis:alpine redis:7"
   [nginx]="nginx:alpine nginx:1.25-alpine nginx:latest"
-  [php-fpm]="php:8.3-fpm-alpine php:8.2-fpm-alpine"
+  [php-fpm]="php:8.3-fpm-alpine php:8.2-fpm-alpine php:8.2-fpm php:8.3-fpm"
+  [node]="node:20-alpine node:20 node:lts-alpine"
+  [python]="python:3.11-slim python:3.11 python:3-slim"
+  [frankenphp]="dunglas/frankenphp:1.9-php8.4 dunglas/frankenphp:1 dunglas/frankenphp:latest"
+  [phpmyadmin]="phpmyadmin:latest phpmyadmin:5 phpmyadmin/phpmyadmin:latest"
 )
 rootfs_ref=berth-fixture/servers-rootfs:1
 servers_ref=berth-fixture/servers:1

@@ -64,7 +64,11 @@ fn fixture_cases() -> Vec<Case> {
         std::fs::read_dir(&fixtures).unwrap_or_else(|e| panic!("{}: {e}", fixtures.display()))
     {
         let dir = entry.expect("entry").path();
-        let name = dir.file_name().expect("a folder name").to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .expect("a folder name")
+            .to_string_lossy()
+            .into_owned();
         for sub in [".", "infra"] {
             let d = dir.join(sub);
             if ["docker-compose.yml", "compose.yaml"]
@@ -101,7 +105,11 @@ fn hand_cases() -> Vec<Case> {
     names
         .into_iter()
         .map(|d| Case {
-            name: d.file_name().expect("a folder name").to_string_lossy().into_owned(),
+            name: d
+                .file_name()
+                .expect("a folder name")
+                .to_string_lossy()
+                .into_owned(),
             env: case_env(&d),
             expect: std::fs::read_to_string(d.join("expect"))
                 .ok()
