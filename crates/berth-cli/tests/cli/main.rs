@@ -4,6 +4,7 @@ mod diagram;
 mod differential;
 mod errors;
 mod seeds;
+mod seeds_up;
 
 use std::path::Path;
 use std::process::{Command, Output};

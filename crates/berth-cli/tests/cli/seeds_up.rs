@@ -1,0 +1,325 @@
+//! Every seed stack up and green on the real engine under Compose v2, through the CLI a user
+//! types: `berth up` (which waits for health checks), `berth status --json`, `berth logs`, then
+//! `berth down -v`. Their Dockerfiles build FROM the local fixture images
+//! (`scripts/fixture-images.sh`), so nothing is pulled.
+//!
+//! The seeds publish the same host ports (80, 3306, 5173, 6379, 8080…) and two use fixed
+//! container or volume names, so they run one at a time. Each runs on a copy of its folder:
+//! some write into it (logs, node_modules).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::repo_root;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name();
+        if name == "expected" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        let ty = entry.file_type().expect("file type");
+        if ty.is_dir() {
+            copy_dir(&src, &dst);
+        } else if ty.is_file() {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+fn berth_in(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "HOME",
+            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+        )
+        .output()
+        .expect("run berth")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Brings the stack down whatever happens to the test.
+struct Down {
+    dir: PathBuf,
+    args: Vec<String>,
+}
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let mut args: Vec<&str> = vec!["down"];
+        args.extend(self.args.iter().map(String::as_str));
+        args.extend(["-v", "--remove-orphans"]);
+        let _ = berth_in(&args, &self.dir);
+    }
+}
+
+struct Seed {
+    fixture: &'static str,
+    /// Extra stack options (`--profile dev`).
+    options: &'static [&'static str],
+    /// A line each service prints once it serves.
+    lines: &'static [(&'static str, &'static str)],
+    prepare: fn(&Path),
+}
+
+fn no_preparation(_: &Path) {}
+
+/// Luminai's nginx serves TLS from `nginx/ssl/localhost.{crt,key}`, which its README has a
+/// script make; the test makes a throwaway pair.
+fn luminai_certificate(dir: &Path) {
+    let ssl = dir.join("nginx/ssl");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(ssl.join("localhost.key"))
+        .arg("-out")
+        .arg(ssl.join("localhost.crt"))
+        .output()
+        .expect("run openssl");
+    assert!(status.status.success(), "openssl: {}", text(&status));
+}
+
+fn run_seed(seed: &Seed) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    berth_testkit::require_engine();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let name = seed.fixture.split('/').next().unwrap_or(seed.fixture);
+    let root = tmp.path().join(name);
+    copy_dir(&repo_root().join("tests/fixtures").join(name), &root);
+    let dir = root.join(
+        seed.fixture
+            .strip_prefix(name)
+            .unwrap_or("")
+            .trim_start_matches('/'),
+    );
+    (seed.prepare)(&root);
+    let project = format!("berthseed-{name}");
+    let mut opts: Vec<String> = vec!["-p".into(), project.clone()];
+    opts.extend(seed.options.iter().map(|s| s.to_string()));
+    let with = |cmd: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        v.extend(opts.iter().cloned());
+        v
+    };
+    let _down = Down {
+        dir: dir.clone(),
+        args: opts.clone(),
+    };
+
+    let started = Instant::now();
+    let up = with(&["up", "--timeout", "240"]);
+    let o = berth_in(&up.iter().map(String::as_str).collect::<Vec<_>>(), &dir);
+    let took = started.elapsed();
+    assert!(o.status.success(), "{name}: berth up failed:\n{}", text(&o));
+    println!("seed {name}: up and healthy in {:.1} s", took.as_secs_f64());
+
+    let o = berth_in(
+        &with(&["status", "--json"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &dir,
+    );
+    assert!(o.status.success(), "{name}: status: {}", text(&o));
+    let status: Value = serde_json::from_slice(&o.stdout).expect("status JSON");
+    let inspect = berth_in(
+        &with(&["inspect", "--json"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &dir,
+    );
+    let inspect: Value = serde_json::from_slice(&inspect.stdout).expect("inspect JSON");
+    let declared: Vec<(&str, bool)> = inspect["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or_default(),
+                s["healthcheck"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    let services = status["services"].as_array().expect("status services");
+    assert_eq!(
+        services.len(),
+        declared.len(),
+        "{name}: status lists every service: {status}"
+    );
+    for (svc, checked) in &declared {
+        let s = services
+            .iter()
+            .find(|s| s["name"] == *svc)
+            .unwrap_or_else(|| panic!("{name}: {svc} in status"));
+        assert_eq!(s["state"], "running", "{name}: {svc} runs: {s}");
+        if *checked {
+            assert_eq!(s["health"], "healthy", "{name}: {svc} is healthy: {s}");
+        }
+        assert_eq!(s["restarts"], 0, "{name}: {svc} never restarted: {s}");
+        assert_eq!(s["tone"], "good", "{name}: {svc} shows green: {s}");
+    }
+    assert_eq!(
+        status["summary"]["unhealthy"], 0,
+        "{name}: summary {}",
+        status["summary"]
+    );
+
+    // `up` returns when health checks pass; a service without one may still be starting, so
+    // each line gets a few seconds to appear.
+    for (svc, needle) in seed.lines {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let o = berth_in(
+                &with(&["logs", ".", svc, "--tail", "500"])
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                &dir,
+            );
+            let out = text(&o);
+            if o.status.success() && out.contains(needle) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: `berth logs {svc}` never showed {needle:?}:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    let o = berth_in(
+        &with(&["down", "-v"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &dir,
+    );
+    assert!(o.status.success(), "{name}: down: {}", text(&o));
+    let left = Command::new("docker")
+        .args(["ps", "-aq", "--filter"])
+        .arg(format!("label=com.docker.compose.project={project}"))
+        .output()
+        .expect("docker ps");
+    assert!(
+        left.stdout.is_empty(),
+        "{name}: down removed every container"
+    );
+}
+
+const NGINX: &str = "Configuration complete; ready for start up";
+const REDIS: &str = "Ready to accept connections";
+const POSTGRES: &str = "database system is ready to accept connections";
+const MARIADB: &str = "port: 3306";
+const FPM: &str = "ready to handle connections";
+const VITE: &str = "ready in";
+
+#[test]
+fn luminai_comes_up_green() {
+    run_seed(&Seed {
+        fixture: "luminai",
+        options: &[],
+        lines: &[
+            ("nginx", NGINX),
+            ("app", "Development Server (http://0.0.0.0:8000) started"),
+            ("database", POSTGRES),
+            ("redis", REDIS),
+        ],
+        prepare: luminai_certificate,
+    });
+}
+
+#[test]
+fn orchesity_comes_up_green() {
+    run_seed(&Seed {
+        fixture: "orchesity",
+        options: &[],
+        lines: &[
+            ("orchesity-api", "Uvicorn running on http://0.0.0.0:8000"),
+            ("postgres", POSTGRES),
+            ("redis", REDIS),
+        ],
+        prepare: no_preparation,
+    });
+}
+
+#[test]
+fn primehub_comes_up_green() {
+    run_seed(&Seed {
+        fixture: "primehub",
+        options: &[],
+        lines: &[
+            ("nginx", NGINX),
+            ("app", FPM),
+            ("node", VITE),
+            ("db", MARIADB),
+            ("redis", REDIS),
+            ("queue", "Processing jobs from the ["),
+        ],
+        prepare: no_preparation,
+    });
+}
+
+#[test]
+fn fintrack_comes_up_green() {
+    run_seed(&Seed {
+        fixture: "fintrack",
+        options: &[],
+        lines: &[
+            ("php", FPM),
+            ("nginx", NGINX),
+            ("mysql", MARIADB),
+            ("redis", REDIS),
+            ("phpmyadmin", "phpMyAdmin stand-in: serving"),
+            ("node", VITE),
+        ],
+        prepare: no_preparation,
+    });
+}
+
+/// FunctionalFit's nginx proxies to `frontend-dev`, which only the `dev` profile starts, as its
+/// README runs it.
+#[test]
+fn functionalfit_comes_up_green_with_the_dev_profile() {
+    run_seed(&Seed {
+        fixture: "functionalfit/infra",
+        options: &["--profile", "dev"],
+        lines: &[
+            ("nginx", NGINX),
+            ("php-fpm", FPM),
+            ("queue-worker", "Processing jobs from the ["),
+            ("mysql", MARIADB),
+            ("redis", REDIS),
+            ("frontend-dev", VITE),
+        ],
+        prepare: no_preparation,
+    });
+}
