@@ -12,14 +12,79 @@
 //! `true` a boolean, a quoted `"8080"` a string. A value produced by interpolation is a string
 //! (the loader marks it not plain), as in compose-go.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-use serde_json::{Map, Value as Json};
-
 use crate::yaml::{MergeTag, Node, Pos, Value};
 
-const SCHEMA: &str = include_str!("../schema/compose-spec.json");
+/// One schema object, compiled by `build.rs` from `schema/compose-spec.json`. Sub-schemas are
+/// indices into [`SCHEMA`]; index 0 is the root.
+pub(crate) struct Sch {
+    /// `true`/`false` schemas.
+    always: Option<bool>,
+    /// Bit set of JSON types (see [`type_bit`]); 0 means any.
+    types: u8,
+    reference: Option<u16>,
+    properties: &'static [(&'static str, u16)],
+    pattern_properties: &'static [(&'static str, u16)],
+    additional: Additional,
+    required: &'static [&'static str],
+    items: Option<u16>,
+    one_of: &'static [u16],
+    any_of: &'static [u16],
+    all_of: &'static [u16],
+    not: Option<u16>,
+    enumeration: &'static [Lit],
+    constant: Option<Lit>,
+    unique: bool,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    pattern: Option<&'static str>,
+}
+
+// The generator can emit every variant; the schema of today uses only some of them.
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+enum Additional {
+    Any,
+    Deny,
+    Schema(u16),
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug)]
+enum Lit {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(&'static str),
+}
+
+impl Sch {
+    const ANY: Sch = Sch {
+        always: None,
+        types: 0,
+        reference: None,
+        properties: &[],
+        pattern_properties: &[],
+        additional: Additional::Any,
+        required: &[],
+        items: None,
+        one_of: &[],
+        any_of: &[],
+        all_of: &[],
+        not: None,
+        enumeration: &[],
+        constant: None,
+        unique: false,
+        minimum: None,
+        maximum: None,
+        pattern: None,
+    };
+}
+
+include!(concat!(env!("OUT_DIR"), "/schema_gen.rs"));
+
+fn sch(i: u16) -> &'static Sch {
+    &SCHEMA[i as usize]
+}
 
 /// One reason the file does not match the schema: where, the dotted path Compose would print,
 /// and the sentence.
@@ -30,62 +95,51 @@ pub struct SchemaError {
     pub message: String,
 }
 
-struct Compiled {
-    root: Json,
-    /// `pattern`/`patternProperties` regexes, compiled once (the schema has seven).
-    regexes: Vec<(String, Regex)>,
-}
-
-fn compiled() -> &'static Compiled {
-    static C: OnceLock<Compiled> = OnceLock::new();
-    C.get_or_init(|| {
-        // The schema is part of the build; a parse failure is a build defect caught by every
-        // test, never a user's input.
-        let root: Json = serde_json::from_str(SCHEMA).unwrap_or(Json::Bool(true));
-        let mut patterns = Vec::new();
-        collect_patterns(&root, &mut patterns);
-        let regexes = patterns
-            .into_iter()
-            .filter_map(|p| Regex::new(&p).ok().map(|r| (p, r)))
-            .collect();
-        Compiled { root, regexes }
-    })
-}
-
-fn collect_patterns(v: &Json, out: &mut Vec<String>) {
-    match v {
-        Json::Object(m) => {
-            for (k, child) in m {
-                if k == "pattern" {
-                    if let Json::String(p) = child {
-                        if !out.contains(p) {
-                            out.push(p.clone());
-                        }
-                    }
-                } else if k == "patternProperties" {
-                    if let Json::Object(pp) = child {
-                        for p in pp.keys() {
-                            if !out.contains(p) {
-                                out.push(p.clone());
-                            }
-                        }
-                    }
-                }
-                collect_patterns(child, out);
-            }
+/// The schema's seven `pattern`/`patternProperties` expressions, matched by hand: compiling
+/// them with the regex crate cost more than the whole rest of a seed's load (its caches are
+/// allocated and zeroed on every start). A pattern not listed here (a future schema) falls back
+/// to a regex; a unit test keeps this list complete.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    match pattern {
+        "^x-" => text.starts_with("x-"),
+        "^.+$" => !text.is_empty() && !text.contains('\n'),
+        ".+" => text.chars().any(|c| c != '\n'),
+        "^[a-zA-Z0-9._-]+$" => !text.is_empty() && text.chars().all(name_char),
+        "^[a-z]+$" => !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase()),
+        "[a-zA-Z0-9][a-zA-Z0-9_.-]+" => text
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_alphanumeric() && name_char(w[1] as char)),
+        "always|never|build|if_not_present|missing|refresh|daily|weekly|every_([0-9]+[wdhms])+" => {
+            [
+                "always",
+                "never",
+                "build",
+                "if_not_present",
+                "missing",
+                "refresh",
+                "daily",
+                "weekly",
+            ]
+            .iter()
+            .any(|w| text.contains(w))
+                || text.match_indices("every_").any(|(i, m)| {
+                    let rest = &text[i + m.len()..];
+                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    digits > 0 && rest[digits..].starts_with(['w', 'd', 'h', 'm', 's'])
+                })
         }
-        Json::Array(items) => items.iter().for_each(|i| collect_patterns(i, out)),
-        _ => {}
+        other => regex::Regex::new(other).is_ok_and(|re| re.is_match(text)),
     }
 }
 
 /// Checks one compose file's tree (after interpolation, before any normalisation). Returns the
 /// most specific failure, as Compose reports only one.
 pub fn validate(root: &Node) -> Result<(), SchemaError> {
-    let c = compiled();
-    let mut v = Validator { c, depth: 0 };
+    let mut v = Validator { depth: 0 };
     let mut path = Vec::new();
-    v.check(&c.root, root, None, &mut path).map_err(|mut errs| {
+    v.check(0, root, None, &mut path).map_err(|mut errs| {
         // The deepest failure names the actual mistake; a shallower one ("does not match any
         // of oneOf") only says that something below it is wrong.
         errs.sort_by_key(|e| std::cmp::Reverse(e.depth));
@@ -187,6 +241,36 @@ fn is_float(s: &str) -> bool {
     mantissa_ok && exp_ok && (frac.is_some() || exp.is_some())
 }
 
+fn type_bit(k: Kind) -> u8 {
+    match k {
+        Kind::Null => 1,
+        Kind::Bool => 2,
+        // An integer is a number too.
+        Kind::Integer => 4 | 8,
+        Kind::Number => 8,
+        Kind::String => 16,
+        Kind::Array => 32,
+        Kind::Object => 64,
+    }
+}
+
+/// The names of a type bit set, for messages.
+fn type_names(bits: u8) -> Vec<&'static str> {
+    [
+        (16, "string"),
+        (4, "integer"),
+        (8, "number"),
+        (2, "boolean"),
+        (32, "array"),
+        (64, "mapping"),
+        (1, "null"),
+    ]
+    .iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|(_, n)| *n)
+    .collect()
+}
+
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Null => "null",
@@ -199,31 +283,17 @@ fn kind_name(k: Kind) -> &'static str {
     }
 }
 
-fn type_matches(want: &str, k: Kind) -> bool {
-    match want {
-        "null" => k == Kind::Null,
-        "boolean" => k == Kind::Bool,
-        "integer" => k == Kind::Integer,
-        "number" => matches!(k, Kind::Integer | Kind::Number),
-        "string" => k == Kind::String,
-        "array" => k == Kind::Array,
-        "object" => k == Kind::Object,
-        _ => true,
-    }
-}
-
 /// The schema nests about 12 levels and compose files a little more; this guards against a
 /// `$ref` loop in a future schema, not against input (the YAML tree depth is capped already).
 const MAX_DEPTH: usize = 512;
 
-struct Validator<'a> {
-    c: &'a Compiled,
+struct Validator {
     depth: usize,
 }
 
 type Checked = Result<(), Vec<Failure>>;
 
-impl Validator<'_> {
+impl Validator {
     fn fail(&self, node: &Node, path: &[String], message: String) -> Vec<Failure> {
         vec![Failure {
             pos: node.pos.clone(),
@@ -233,24 +303,11 @@ impl Validator<'_> {
         }]
     }
 
-    fn resolve<'s>(&'s self, reference: &str) -> Option<&'s Json> {
-        let pointer = reference.strip_prefix('#')?;
-        self.c.root.pointer(pointer)
-    }
-
-    fn regex(&self, pattern: &str) -> Option<&Regex> {
-        self.c
-            .regexes
-            .iter()
-            .find(|(p, _)| p == pattern)
-            .map(|(_, r)| r)
-    }
-
     /// `key` is the mapping key node when `node` is a mapping value: errors about the value's
     /// presence point at the key.
     fn check(
         &mut self,
-        schema: &Json,
+        schema: u16,
         node: &Node,
         key: Option<&Node>,
         path: &mut Vec<String>,
@@ -259,14 +316,14 @@ impl Validator<'_> {
         if node.tag == MergeTag::Reset {
             return Ok(());
         }
-        let s = match schema {
-            Json::Bool(true) => return Ok(()),
-            Json::Bool(false) => {
+        let s = sch(schema);
+        match s.always {
+            Some(true) => return Ok(()),
+            Some(false) => {
                 return Err(self.fail(key.unwrap_or(node), path, "is not allowed".into()))
             }
-            Json::Object(s) => s,
-            _ => return Ok(()),
-        };
+            None => {}
+        }
         if self.depth > MAX_DEPTH {
             return Ok(());
         }
@@ -278,76 +335,55 @@ impl Validator<'_> {
 
     fn check_object(
         &mut self,
-        s: &Map<String, Json>,
+        s: &'static Sch,
         node: &Node,
         key: Option<&Node>,
         path: &mut Vec<String>,
     ) -> Checked {
         let mut errors = Vec::new();
-        if let Some(Json::String(r)) = s.get("$ref") {
-            if let Some(target) = self.resolve(r) {
-                let target = target.clone();
-                if let Err(e) = self.check(&target, node, key, path) {
-                    errors.extend(e);
-                }
+        if let Some(target) = s.reference {
+            if let Err(e) = self.check(target, node, key, path) {
+                errors.extend(e);
             }
         }
         let k = kind(node);
-        if let Some(t) = s.get("type") {
-            let wanted: Vec<&str> = match t {
-                Json::String(one) => vec![one.as_str()],
-                Json::Array(many) => many.iter().filter_map(Json::as_str).collect(),
-                _ => Vec::new(),
+        if s.types != 0 && s.types & type_bit(k) == 0 {
+            let names = type_names(s.types);
+            let article = if names[0].starts_with(['a', 'i']) {
+                "an"
+            } else {
+                "a"
             };
-            if !wanted.is_empty() && !wanted.iter().any(|w| type_matches(w, k)) {
-                let names: Vec<&str> = wanted
-                    .iter()
-                    .map(|w| if *w == "object" { "mapping" } else { w })
-                    .collect();
-                let article = if names[0].starts_with(['a', 'i']) {
-                    "an"
-                } else {
-                    "a"
-                };
-                errors.extend(self.fail(
-                    node,
-                    path,
-                    format!(
-                        "must be {article} {}, found {}",
-                        names.join(" or "),
-                        kind_name(k)
-                    ),
-                ));
-                // The other keywords assume the right type; Compose stops at this one too.
-                return Err(errors);
+            errors.extend(self.fail(
+                node,
+                path,
+                format!(
+                    "must be {article} {}, found {}",
+                    names.join(" or "),
+                    kind_name(k)
+                ),
+            ));
+            // The other keywords assume the right type; Compose stops at this one too.
+            return Err(errors);
+        }
+        if !s.enumeration.is_empty() && !s.enumeration.iter().any(|o| lit_equal(o, node)) {
+            let shown: Vec<String> = s.enumeration.iter().map(lit_text).collect();
+            errors.extend(self.fail(node, path, format!("must be one of {}", shown.join(", "))));
+        }
+        if let Some(c) = &s.constant {
+            if !lit_equal(c, node) {
+                errors.extend(self.fail(node, path, format!("must be {}", lit_text(c))));
             }
         }
-        if let Some(Json::Array(options)) = s.get("enum") {
-            if !options.iter().any(|o| json_equal(o, node)) {
-                let shown: Vec<String> = options.iter().map(|o| o.to_string()).collect();
-                errors.extend(self.fail(
-                    node,
-                    path,
-                    format!("must be one of {}", shown.join(", ")),
-                ));
-            }
-        }
-        if let Some(c) = s.get("const") {
-            if !json_equal(c, node) {
-                errors.extend(self.fail(node, path, format!("must be {c}")));
-            }
-        }
-        if let Some(Json::String(p)) = s.get("pattern") {
-            if let (Value::Scalar { text, .. }, Some(re)) = (&node.value, self.regex(p)) {
-                if k == Kind::String && !re.is_match(text) {
+        if let Some(p) = s.pattern {
+            if let Value::Scalar { text, .. } = &node.value {
+                if k == Kind::String && !pattern_matches(p, text) {
                     errors.extend(self.fail(node, path, format!("does not match pattern {p:?}")));
                 }
             }
         }
-        for (word, below) in [("minimum", true), ("maximum", false)] {
-            if let (Some(limit), Value::Scalar { text, .. }) =
-                (s.get(word).and_then(Json::as_f64), &node.value)
-            {
+        for (limit, below) in [(s.minimum, true), (s.maximum, false)] {
+            if let (Some(limit), Value::Scalar { text, .. }) = (limit, &node.value) {
                 if matches!(k, Kind::Integer | Kind::Number) {
                     if let Some(n) = number_value(text) {
                         if (below && n < limit) || (!below && n > limit) {
@@ -362,17 +398,17 @@ impl Validator<'_> {
                 }
             }
         }
-        if let Some(Json::Array(all)) = s.get("allOf") {
-            for sub in all {
+        if !s.all_of.is_empty() {
+            for &sub in s.all_of {
                 if let Err(e) = self.check(sub, node, key, path) {
                     errors.extend(e);
                 }
             }
         }
-        if let Some(Json::Array(any)) = s.get("anyOf") {
+        if !s.any_of.is_empty() {
             let mut sub_errors = Vec::new();
             let mut matched = false;
-            for sub in any {
+            for &sub in s.any_of {
                 match self.check(sub, node, key, path) {
                     Ok(()) => {
                         matched = true;
@@ -385,10 +421,10 @@ impl Validator<'_> {
                 errors.extend(sub_errors);
             }
         }
-        if let Some(Json::Array(one)) = s.get("oneOf") {
+        if !s.one_of.is_empty() {
             let mut sub_errors = Vec::new();
             let mut matched = 0;
-            for sub in one {
+            for &sub in s.one_of {
                 match self.check(sub, node, key, path) {
                     Ok(()) => matched += 1,
                     Err(e) => sub_errors.extend(e),
@@ -414,7 +450,7 @@ impl Validator<'_> {
                 errors.extend(self.fail(node, path, "matches more than one form".into()));
             }
         }
-        if let Some(not) = s.get("not") {
+        if let Some(not) = s.not {
             if self.check(not, node, key, path).is_ok() {
                 errors.extend(self.fail(node, path, "is not allowed".into()));
             }
@@ -433,38 +469,38 @@ impl Validator<'_> {
 
     fn check_map(
         &mut self,
-        s: &Map<String, Json>,
+        s: &'static Sch,
         node: &Node,
         entries: &[(Node, Node)],
         path: &mut Vec<String>,
         errors: &mut Vec<Failure>,
     ) {
-        let props = s.get("properties").and_then(Json::as_object);
-        let pattern_props = s.get("patternProperties").and_then(Json::as_object);
-        let additional = s.get("additionalProperties");
-        if let Some(Json::Array(required)) = s.get("required") {
-            for r in required.iter().filter_map(Json::as_str) {
+        for &r in s.required {
+            {
                 if !entries.iter().any(|(k, _)| k.as_scalar() == Some(r)) {
                     errors.extend(self.fail(node, path, format!("missing property '{r}'")));
                 }
             }
         }
-        if props.is_none() && pattern_props.is_none() && additional.is_none() {
+        if s.properties.is_empty()
+            && s.pattern_properties.is_empty()
+            && matches!(s.additional, Additional::Any)
+        {
             return;
         }
         for (k, v) in entries {
             let name = key_text(k);
             let mut known = false;
             path.push(name.clone());
-            if let Some(sub) = props.and_then(|p| p.get(&name)) {
+            if let Some(&(_, sub)) = s.properties.iter().find(|(p, _)| *p == name) {
                 known = true;
                 if let Err(e) = self.check(sub, v, Some(k), path) {
                     errors.extend(e);
                 }
             }
-            if let Some(pp) = pattern_props {
-                for (pattern, sub) in pp {
-                    if self.regex(pattern).is_some_and(|re| re.is_match(&name)) {
+            {
+                for &(pattern, sub) in s.pattern_properties {
+                    if pattern_matches(pattern, &name) {
                         known = true;
                         if let Err(e) = self.check(sub, v, Some(k), path) {
                             errors.extend(e);
@@ -473,8 +509,8 @@ impl Validator<'_> {
                 }
             }
             if !known {
-                match additional {
-                    Some(Json::Bool(false)) => {
+                match s.additional {
+                    Additional::Deny => {
                         path.pop();
                         errors.extend(self.fail(
                             k,
@@ -483,12 +519,12 @@ impl Validator<'_> {
                         ));
                         continue;
                     }
-                    Some(sub @ Json::Object(_)) => {
+                    Additional::Schema(sub) => {
                         if let Err(e) = self.check(sub, v, Some(k), path) {
                             errors.extend(e);
                         }
                     }
-                    _ => {}
+                    Additional::Any => {}
                 }
             }
             path.pop();
@@ -497,13 +533,13 @@ impl Validator<'_> {
 
     fn check_seq(
         &mut self,
-        s: &Map<String, Json>,
+        s: &'static Sch,
         node: &Node,
         items: &[Node],
         path: &mut Vec<String>,
         errors: &mut Vec<Failure>,
     ) {
-        if let Some(sub) = s.get("items") {
+        if let Some(sub) = s.items {
             for (i, item) in items.iter().enumerate() {
                 path.push(i.to_string());
                 if let Err(e) = self.check(sub, item, None, path) {
@@ -512,7 +548,7 @@ impl Validator<'_> {
                 path.pop();
             }
         }
-        if s.get("uniqueItems") == Some(&Json::Bool(true)) {
+        if s.unique {
             for (i, a) in items.iter().enumerate() {
                 if let Some(j) = items[..i].iter().position(|b| same_value(a, b)) {
                     errors.extend(self.fail(node, path, format!("items at {j} and {i} are equal")));
@@ -553,20 +589,26 @@ fn number_value(text: &str) -> Option<f64> {
 }
 
 /// A schema constant against a node, by JSON value.
-fn json_equal(j: &Json, node: &Node) -> bool {
-    match (j, &node.value) {
-        (Json::Null, Value::Null) => true,
-        (Json::String(s), Value::Scalar { text, .. }) => kind(node) == Kind::String && s == text,
-        (Json::Bool(b), Value::Scalar { text, .. }) => {
+fn lit_equal(l: &Lit, node: &Node) -> bool {
+    match (l, &node.value) {
+        (Lit::Null, Value::Null) => true,
+        (Lit::Str(s), Value::Scalar { text, .. }) => kind(node) == Kind::String && s == text,
+        (Lit::Bool(b), Value::Scalar { text, .. }) => {
             kind(node) == Kind::Bool && text.eq_ignore_ascii_case(if *b { "true" } else { "false" })
         }
-        (Json::Number(n), Value::Scalar { text, .. }) => {
-            matches!(kind(node), Kind::Integer | Kind::Number)
-                && number_value(text)
-                    .zip(n.as_f64())
-                    .is_some_and(|(a, b)| a == b)
+        (Lit::Num(n), Value::Scalar { text, .. }) => {
+            matches!(kind(node), Kind::Integer | Kind::Number) && number_value(text) == Some(*n)
         }
         _ => false,
+    }
+}
+
+fn lit_text(l: &Lit) -> String {
+    match l {
+        Lit::Null => "null".into(),
+        Lit::Bool(b) => b.to_string(),
+        Lit::Num(n) => n.to_string(),
+        Lit::Str(s) => format!("{s:?}"),
     }
 }
 
@@ -608,12 +650,20 @@ mod tests {
     }
 
     #[test]
-    fn the_embedded_schema_parses() {
+    fn the_compiled_schema_is_the_compose_spec() {
+        let names: Vec<&str> = sch(0).properties.iter().map(|(n, _)| *n).collect();
+        for want in ["services", "networks", "volumes", "include", "name"] {
+            assert!(names.contains(&want), "the root allows {want}: {names:?}");
+        }
         assert!(
-            compiled().root.get("definitions").is_some(),
-            "the embedded compose-spec schema must parse and have its definitions"
+            matches!(sch(0).additional, Additional::Deny),
+            "unknown top-level keys are refused"
         );
-        assert_eq!(compiled().regexes.len(), 7, "every pattern compiles");
+        assert!(
+            SCHEMA.len() > 300,
+            "every definition compiled: {}",
+            SCHEMA.len()
+        );
     }
 
     #[test]
