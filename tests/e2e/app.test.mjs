@@ -114,6 +114,7 @@ test("the diagram shows every service, its network and the connections with evid
   const evidence = await until("the evidence tooltip", async () => js(`return document.getElementById("edge-tip")?.textContent`));
   assert.match(evidence, /proxy_pass: nginx\/conf\.d\/default\.conf:\d+/, "hover shows the nginx line");
   assert.equal(await js(`return document.querySelector("svg.diagram").innerHTML.includes("DATABASE_URL")`), false, "no environment value in the SVG");
+  await until("the badges drawn", async () => (await js(`return document.querySelector("svg.diagram").dataset.badges`)) === "ready");
   const badges = await js(`return [...document.querySelectorAll('g.badges[data-edge="svc:nginx>svc:app"] text')].map(t => t.textContent)`);
   assert.deepEqual(badges.sort(), ["depends: healthy", "proxy"], "one badge per kind (with the condition it waits for), not stacked labels");
   const summary = await until("the summary", async () => js(`return document.getElementById("summary").textContent`));
@@ -277,7 +278,7 @@ test("layout quality on every seed stack: no overlaps, nothing overflows or leav
       const dir = path.join(REPO, "tests/fixtures", sub);
       await type("#stack-path", dir);
       await click("form button[type=submit]");
-      await until(`${name} drawn`, async () => (await js(`return document.querySelector(".stack-name")?.dataset.project`)) && (await js(`return document.querySelectorAll("g.service").length`)) > 0 && (await js(`return document.querySelector("svg.diagram").dataset.layoutSource`)) !== "");
+      await until(`${name} drawn`, async () => (await js(`return document.querySelector(".stack-name")?.dataset.project`)) && (await js(`return document.querySelectorAll("g.service").length`)) > 0 && (await js(`return document.querySelector("svg.diagram").dataset.layoutSource`)) !== "" && (await js(`return document.querySelector("svg.diagram").dataset.badges`)) === "ready");
       await sleep(600);
       results[name] = await js(LAYOUT_QUALITY);
       console.log(`layout ${name}: ${results[name].items} boxes, ${results[name].overlaps.length} overlaps (${results[name].overlaps.join(" ")}), ${results[name].overflow} overflowing names, ${results[name].outside} outside the view, ${results[name].crossings} edge crossings`);
