@@ -219,6 +219,48 @@ fn clean(p: &Path) -> String {
     out.to_string_lossy().into_owned()
 }
 
+/// A healthcheck as compared: `{disabled: true}`, or its test, retries and durations (as
+/// durations: v2 rewrites `90s` as `1m30s`).
+fn health(h: Option<&Value>, disabled: impl Fn(&Value) -> bool) -> Value {
+    match h {
+        None | Some(Value::Null) => Value::Null,
+        Some(h) if disabled(h) => json!({"disabled": true}),
+        Some(h) => json!({
+            "test": h["test"],
+            "interval": dur(h.get("interval")),
+            "timeout": dur(h.get("timeout")),
+            "retries": h["retries"],
+            "start_period": dur(h.get("start_period")),
+        }),
+    }
+}
+
+/// The compared fields of one service, each side's values already normalised; `s` gives the
+/// fields both tools print alike (image, container_name, profiles).
+fn record(
+    s: &Value,
+    ports: impl Iterator<Item = String>,
+    networks: impl Iterator<Item = String>,
+    depends_on: Value,
+    environment: BTreeMap<String, Value>,
+    volumes: impl Iterator<Item = String>,
+    healthcheck: Value,
+) -> Value {
+    json!({
+        "image": s["image"],
+        "container_name": s["container_name"],
+        "ports": sorted_strings(ports),
+        "networks": sorted_strings(networks),
+        "depends_on": depends_on,
+        "environment": environment,
+        "volumes": sorted_strings(volumes),
+        "healthcheck": healthcheck,
+        "profiles": sorted_strings(
+            s["profiles"].as_array().into_iter().flatten().filter_map(|p| p.as_str().map(str::to_owned))
+        ),
+    })
+}
+
 /// One comparable record per service, from v2's output.
 fn project_v2(v: &Value) -> (String, BTreeMap<String, Value>) {
     let name = v["name"].as_str().unwrap_or_default().to_owned();
@@ -259,38 +301,25 @@ fn project_v2(v: &Value) -> (String, BTreeMap<String, Value>) {
             .flatten()
             .map(|(k, d)| (k.clone(), d["condition"].clone()))
             .collect();
-        let healthcheck = match s.get("healthcheck") {
-            None | Some(Value::Null) => Value::Null,
-            // `test: ["NONE"]` is how Docker spells a disabled check.
-            Some(h) if h["disable"].as_bool() == Some(true) || h["test"][0] == "NONE" => {
-                json!({"disabled": true})
-            }
-            Some(h) => json!({
-                "test": h["test"],
-                "interval": dur(h.get("interval")),
-                "timeout": dur(h.get("timeout")),
-                "retries": h["retries"],
-                "start_period": dur(h.get("start_period")),
-            }),
-        };
+        // `test: ["NONE"]` is how Docker spells a disabled check.
+        let disabled = |h: &Value| h["disable"].as_bool() == Some(true) || h["test"][0] == "NONE";
+        let healthcheck = health(s.get("healthcheck"), disabled);
+        let networks = s["networks"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.clone());
         services.insert(
             sname.clone(),
-            json!({
-                "image": s["image"],
-                "container_name": s["container_name"],
-                "ports": sorted_strings(ports),
-                "networks": sorted_strings(
-                    s["networks"].as_object().into_iter().flatten().map(|(k, _)| k.clone())
-                ),
-                "depends_on": depends_on,
-                "environment": environment,
-                "volumes": sorted_strings(volumes),
-                "healthcheck": healthcheck,
-                "profiles": sorted_strings(
-                    s["profiles"].as_array().into_iter().flatten()
-                        .filter_map(|p| p.as_str().map(str::to_owned))
-                ),
-            }),
+            record(
+                s,
+                ports,
+                networks,
+                json!(depends_on),
+                environment,
+                volumes,
+                healthcheck,
+            ),
         );
     }
     (name, services)
@@ -330,42 +359,31 @@ fn project_berth(v: &Value) -> (String, BTreeMap<String, Value>) {
                 m["read_only"].as_bool().unwrap_or(false)
             )
         });
-        let healthcheck = match s.get("healthcheck_detail") {
-            None | Some(Value::Null) => Value::Null,
-            Some(h) if h["disabled"].as_bool() == Some(true) => json!({"disabled": true}),
-            Some(h) => json!({
-                "test": h["test"],
-                "interval": dur(h.get("interval")),
-                "timeout": dur(h.get("timeout")),
-                "retries": h["retries"],
-                "start_period": dur(h.get("start_period")),
-            }),
-        };
+        let healthcheck = health(s.get("healthcheck_detail"), |h| {
+            h["disabled"].as_bool() == Some(true)
+        });
         let environment: BTreeMap<String, Value> = s["environment"]
             .as_object()
             .into_iter()
             .flatten()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let networks = s["networks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_owned));
         services.insert(
             s["name"].as_str().unwrap_or_default().to_owned(),
-            json!({
-                "image": s["image"],
-                "container_name": s["container_name"],
-                "ports": sorted_strings(ports),
-                "networks": sorted_strings(
-                    s["networks"].as_array().into_iter().flatten()
-                        .filter_map(|n| n.as_str().map(str::to_owned))
-                ),
-                "depends_on": s["depends_on"],
-                "environment": environment,
-                "volumes": sorted_strings(volumes),
-                "healthcheck": healthcheck,
-                "profiles": sorted_strings(
-                    s["profiles"].as_array().into_iter().flatten()
-                        .filter_map(|p| p.as_str().map(str::to_owned))
-                ),
-            }),
+            record(
+                s,
+                ports,
+                networks,
+                s["depends_on"].clone(),
+                environment,
+                volumes,
+                healthcheck,
+            ),
         );
     }
     (name, services)

@@ -123,10 +123,11 @@ fn run_seed(seed: &Seed) {
     let project = format!("berthseed-{name}");
     let mut opts: Vec<String> = vec!["-p".into(), project.clone()];
     opts.extend(seed.options.iter().map(|s| s.to_string()));
-    let with = |cmd: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-        v.extend(opts.iter().cloned());
-        v
+    // `berth CMD… -p NAME [options]` in the stack's folder.
+    let run = |cmd: &[&str]| {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.extend(opts.iter().map(String::as_str));
+        berth_in(&args, &dir)
     };
     let _down = Down {
         dir: dir.clone(),
@@ -134,28 +135,15 @@ fn run_seed(seed: &Seed) {
     };
 
     let started = Instant::now();
-    let up = with(&["up", "--timeout", "240"]);
-    let o = berth_in(&up.iter().map(String::as_str).collect::<Vec<_>>(), &dir);
+    let o = run(&["up", "--timeout", "240"]);
     let took = started.elapsed();
     assert!(o.status.success(), "{name}: berth up failed:\n{}", text(&o));
     println!("seed {name}: up and healthy in {:.1} s", took.as_secs_f64());
 
-    let o = berth_in(
-        &with(&["status", "--json"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &dir,
-    );
+    let o = run(&["status", "--json"]);
     assert!(o.status.success(), "{name}: status: {}", text(&o));
     let status: Value = serde_json::from_slice(&o.stdout).expect("status JSON");
-    let inspect = berth_in(
-        &with(&["inspect", "--json"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &dir,
-    );
+    let inspect = run(&["inspect", "--json"]);
     let inspect: Value = serde_json::from_slice(&inspect.stdout).expect("inspect JSON");
     let declared: Vec<(&str, bool)> = inspect["services"]
         .as_array()
@@ -197,13 +185,7 @@ fn run_seed(seed: &Seed) {
     for (svc, needle) in seed.lines {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let o = berth_in(
-                &with(&["logs", ".", svc, "--tail", "500"])
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>(),
-                &dir,
-            );
+            let o = run(&["logs", ".", svc, "--tail", "500"]);
             let out = text(&o);
             if o.status.success() && out.contains(needle) {
                 break;
@@ -216,13 +198,7 @@ fn run_seed(seed: &Seed) {
         }
     }
 
-    let o = berth_in(
-        &with(&["down", "-v"])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        &dir,
-    );
+    let o = run(&["down", "-v"]);
     assert!(o.status.success(), "{name}: down: {}", text(&o));
     let left = Command::new("docker")
         .args(["ps", "-aq", "--filter"])

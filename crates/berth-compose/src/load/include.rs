@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use super::Loader;
 use crate::error::LoadError;
-use crate::merge::merge_top_level;
 use crate::paths::absolutize;
 use crate::schema::same_value;
 use crate::yaml::{Node, Pos, Value};
@@ -101,30 +100,25 @@ impl Loader {
         Ok(())
     }
 
-    /// Loads an include entry's files like a `-f` list: each parsed, its `extends` applied, then
-    /// merged in order.
+    /// Loads an include entry's files as a `-f` list is loaded.
     fn load_included(
         &mut self,
         inc: &Entry,
         base_dir: &Path,
         project_dir: &Path,
     ) -> Result<Node, LoadError> {
-        let mut merged: Option<Node> = None;
-        for p in &inc.paths {
-            let path = absolutize(base_dir, p, None);
-            if !path.is_file() {
-                return Err(LoadError::IncludeMissing {
-                    pos: inc.pos.clone(),
-                    file: path,
-                });
-            }
-            let node = self.load_file(&path, project_dir)?;
-            let node = self.resolve_extends(&node, &path, &mut Vec::new())?;
-            merged = Some(match merged {
-                None => node,
-                Some(base) => merge_top_level(&base, &node),
+        let paths: Vec<PathBuf> = inc
+            .paths
+            .iter()
+            .map(|p| absolutize(base_dir, p, None))
+            .collect();
+        if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+            return Err(LoadError::IncludeMissing {
+                pos: inc.pos.clone(),
+                file: missing.clone(),
             });
         }
+        let merged = self.merge_files(&paths, project_dir)?;
         Ok(merged.unwrap_or_else(|| Node::new(Value::Null, inc.pos.clone())))
     }
 }

@@ -94,25 +94,18 @@ pub fn load(opts: &LoadOptions) -> Result<Project, LoadError> {
         including: Vec::new(),
     };
 
-    let mut merged: Option<Node> = None;
-    for f in &files {
-        let node = loader.load_file(f, &working_dir)?;
-        let node = loader.resolve_extends(&node, f, &mut Vec::new())?;
-        merged = Some(match merged {
-            None => node,
-            Some(base) => merge_top_level(&base, &node),
+    let root = loader
+        .merge_files(&files, &working_dir)?
+        .unwrap_or_else(|| {
+            Node::new(
+                Value::Null,
+                Pos {
+                    file: Arc::from(""),
+                    line: 1,
+                    col: 1,
+                },
+            )
         });
-    }
-    let root = merged.unwrap_or_else(|| {
-        Node::new(
-            Value::Null,
-            Pos {
-                file: Arc::from(""),
-                line: 1,
-                col: 1,
-            },
-        )
-    });
     // Compose refuses a project with nothing in it (`version` alone counts as nothing).
     let has_content = root
         .as_map()
@@ -218,6 +211,25 @@ impl Loader {
         let root = Arc::new(root);
         self.cache.insert(cache_key, root.clone());
         Ok(root)
+    }
+
+    /// A `-f` list (or an include's paths): each file loaded, its `extends` applied, then merged
+    /// over the ones before it. `None` for an empty list.
+    fn merge_files(
+        &mut self,
+        files: &[PathBuf],
+        base_dir: &Path,
+    ) -> Result<Option<Node>, LoadError> {
+        let mut merged: Option<Node> = None;
+        for f in files {
+            let node = self.load_file(f, base_dir)?;
+            let node = self.resolve_extends(&node, f, &mut Vec::new())?;
+            merged = Some(match merged {
+                None => node,
+                Some(base) => merge_top_level(&base, &node),
+            });
+        }
+        Ok(merged)
     }
 
     /// One YAML document of a compose file: checked to be a mapping, interpolated, validated
