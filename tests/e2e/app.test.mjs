@@ -359,6 +359,19 @@ test("a published port opens in the browser from the service panel", async () =>
 
 // The text a terminal tab shows, row by row (xterm's DOM renderer draws rows as elements).
 const terminalText = (key) => js(`return [...document.querySelectorAll('.term-host[data-key="' + arguments[0] + '"] .xterm-rows > div')].map(r => r.textContent.trimEnd()).join("\\n")`, key);
+// Keys sent while xterm is still taking its focus can be lost: type again while the answer has not come.
+// Every try is a whole line, so a lost one leaves nothing half-typed behind.
+async function typeUntil(key, line, seen, what) {
+  let polls = 0;
+  let text = "";
+  await until(what, async () => {
+    text = await terminalText(key);
+    if (seen(text)) return true;
+    if (polls++ % 8 === 0) await app.send(`.term-host[data-key="${key}"] .xterm-helper-textarea`, `${line}\uE007`);
+    return false;
+  }, 15_000);
+  return text;
+}
 const currentTerminal = () => js(`return document.querySelector('.term-host:not([hidden])')?.dataset.key ?? null`);
 
 test("a terminal into a service: a shell in the container, tabs that survive switching views, close ends it", async () => {
@@ -371,8 +384,9 @@ test("a terminal into a service: a shell in the container, tabs that survive swi
   assert.ok(await js(`return !document.getElementById("terminals-page").classList.contains("hidden")`), "opening a terminal shows the Terminal view");
   const tabTitle = await js(`return document.querySelector('.term-tab.current button[role=tab]').textContent`);
   assert.equal(tabTitle, "app · sh", "busybox has sh and no bash: the tab says which shell runs");
-  await app.send(`.term-host[data-key="${first}"] .xterm-helper-textarea`, "echo $((6*7))\uE007");
-  const out = await until("42 from the container", async () => { const t = await terminalText(first); return t.split("\n").some((l) => l.trim() === "42") ? t : false; }, 15_000);
+  // The shell's prompt first: keys typed before the exec stream is attached are lost.
+  await until("the shell's prompt", async () => /[#$] ?$/m.test(await terminalText(first)), 15_000);
+  const out = await typeUntil(first, "echo $((6*7))", (t) => t.split("\n").some((l) => l.trim() === "42"), "42 from the container");
   assert.match(out, /echo \$\(\(6\*7\)\)/, "the command echoed as typed");
   // Every style xterm made is in force: the CSP let them in through the page's nonce.
   const blocked = await js(`return [...document.querySelectorAll("style")].filter(s => !s.sheet || !s.sheet.cssRules.length).length`);
@@ -384,13 +398,7 @@ test("a terminal into a service: a shell in the container, tabs that survive swi
   await sleep(300);
   await click("#nav-terminal");
   await until("the same terminal shown again", async () => (await currentTerminal()) === first);
-  // Keys sent while xterm is still taking its focus back can be lost: type again if nothing came.
-  let polls = 0;
-  await until("the shell survived the switch", async () => {
-    if ((await terminalText(first)).includes("still-42")) return true;
-    if (polls++ % 8 === 0) await app.send(`.term-host[data-key="${first}"] .xterm-helper-textarea`, "echo still-$((40+2))\uE007");
-    return false;
-  }, 15_000);
+  await typeUntil(first, "echo still-$((40+2))", (t) => t.includes("still-42"), "the shell survived the switch");
 
   // A second tab in another service, then closing it leaves the first.
   await js(`const s = document.getElementById("term-service"); s.value = "database"; s.dispatchEvent(new Event("change", { bubbles: true })); return true;`);
@@ -412,6 +420,7 @@ test("a terminal into a service: a shell in the container, tabs that survive swi
 });
 
 test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", async () => {
+  await click("#nav-overview");
   await js(`document.activeElement?.blur()`);
   await app.keys("\uE009", "f");
   assert.equal(await js(`return document.activeElement?.id`), "log-filter", "Ctrl+F puts the cursor in the log filter");
