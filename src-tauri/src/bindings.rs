@@ -63,6 +63,13 @@ fn generated() -> String {
         decl::<ServiceUsage>(),
         decl::<MachineItem>(),
         decl::<Drift>(),
+        decl::<PortsView>(),
+        decl::<PortCheck>(),
+        decl::<PortStatus>(),
+        decl::<PortOwner>(),
+        decl::<PortSuggestion>(),
+        decl::<RemapView>(),
+        decl::<RemapEntry>(),
         decl::<crate::commands::terminal::TerminalEvent>(),
         decl::<crate::commands::terminal::OpenedTerminal>(),
     ];

@@ -15,7 +15,7 @@ mod bindings;
 
 use std::path::PathBuf;
 
-use commands::{diagram, logs, prefs, stack, terminal};
+use commands::{diagram, logs, ports, prefs, stack, terminal};
 
 fn main() {
     // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
@@ -71,6 +71,10 @@ fn main() {
             diagram::saved_layout,
             diagram::save_layout,
             diagram::save_export,
+            ports::check_ports,
+            ports::port_remaps,
+            ports::remap_port,
+            ports::unremap_port,
             prefs::ui_prefs,
             prefs::save_ui_prefs,
             logs::open_logs,

@@ -27,7 +27,9 @@ pub fn init(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         .init();
     app.manage(guard);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "berth started");
-    let data = app.path().app_data_dir()?;
+    // The data folder the CLI uses too (remaps, certificates, snapshots are shared with it);
+    // the same place Tauri's app_data_dir names, and BERTH_DATA_DIR moves both.
+    let data = berth_api::data_dir(&std::env::vars().collect());
     std::fs::create_dir_all(&data)?;
     let store = tauri::async_runtime::block_on(Store::open(&data.join("berth.db")))?;
     if let Some(notice) = store.notice() {

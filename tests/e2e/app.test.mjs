@@ -6,7 +6,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -322,6 +322,44 @@ test("a broken stack reads as a sentence naming the place and the fix, and the a
     await until("the demo again, without the error", async () =>
       (await js(`return document.querySelectorAll("g.service").length`)) === 4 && !(await js(`return !!document.querySelector(".banner.error")`)));
   }
+});
+
+test("Up with a host port taken opens the Ports view naming the process; Use the suggested port and the stack comes up green", async () => {
+  // A program of this machine on nginx's port, as a developer's own server would be.
+  const holder = spawn("python3", ["-c", "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 18543)); s.listen(); print('ready', flush=True); time.sleep(600)"], { stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    await new Promise((resolve) => holder.stdout.once("data", resolve));
+    await click("#btn-up");
+    const row = '#ports-table tr[data-service="nginx"]';
+    const said = await until("the Ports view with nginx's port taken", async () =>
+      js(`const r = document.querySelector(arguments[0]); return r && r.dataset.status === "conflict" ? r.querySelector(".owner").textContent : false`, row), 60_000);
+    assert.match(said, new RegExp(`python3 \\(PID ${holder.pid}`), `the owner is named with its PID: ${said}`);
+    assert.equal(await js(`return document.querySelector("#nav-ports").getAttribute("aria-current")`), "page", "the refused Up switched to Ports");
+    assert.equal(await js(`return document.querySelectorAll("g.service").length`), 4);
+    const use = await js(`return document.querySelector(arguments[0] + " .use-port").textContent.trim()`, row);
+    assert.equal(use, "Use 18544", "the next free port is offered");
+    await shot("ports-conflict");
+    await click(`${row} .use-port`);
+    await until("nginx moved to 18544, free", async () =>
+      js(`const r = document.querySelector('#ports-table tr[data-service="nginx"]'); return r?.dataset.port === "18544" && r.dataset.status === "free"`), 20_000);
+    assert.match(await js(`return document.getElementById("ports-override").textContent`), /published: "18544"/, "the override is shown");
+    await click("#btn-up");
+    await until("all green on the new port", async () => {
+      const s = await statuses();
+      return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
+    }, 180_000);
+    const bound = execFileSync("docker", ["compose", "-p", project, "--project-directory", stackDir, "port", "nginx", "443"], { encoding: "utf8" }).trim();
+    assert.equal(bound, "127.0.0.1:18544", "compose was given Berth's override");
+  } finally {
+    holder.kill();
+  }
+  // Back to the file's port for the tests after this one (the next Up recreates nginx on it).
+  await click("#nav-ports");
+  await until("the undo button", async () => js(`return !!document.querySelector('#ports-table tr[data-service="nginx"] .undo-remap')`), 20_000);
+  await click('#ports-table tr[data-service="nginx"] .undo-remap');
+  await until("nginx's port as the file says", async () =>
+    js(`return document.querySelector('#ports-table tr[data-service="nginx"]')?.dataset.port === "18543"`), 20_000);
+  await click("#nav-overview");
 });
 
 test("Up brings every service to green", async () => {

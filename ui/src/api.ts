@@ -3,7 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
-  OpenedStack, OpenedTerminal, RecentStackView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
+  OpenedStack, OpenedTerminal, PortsView, RecentStackView, RemapView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -87,3 +87,10 @@ export const terminalResize = (id: number, cols: number, rows: number) => invoke
 export const terminalClose = (id: number) => invoke<boolean>("terminal_close", { id });
 export const terminalCopy = (text: string) => invoke<void>("terminal_copy", { text });
 export const terminalPaste = (id: number) => invoke<number>("terminal_paste", { id });
+
+export const checkPorts = (session: number) => invoke<PortsView>("check_ports", { session });
+export const portRemaps = (dir: string) => invoke<RemapView>("port_remaps", { dir });
+export const remapPort = (session: number, dir: string, service: string, from: number, to: number) =>
+  invoke<RemapView>("remap_port", { session, dir, service, from, to });
+export const unremapPort = (session: number, dir: string, service: string, port: number) =>
+  invoke<RemapView>("unremap_port", { session, dir, service, port });

@@ -3,13 +3,17 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "unknown_session" | "internal";
+export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "port_conflict" | "unknown_session" | "internal";
 
-export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "other", sentence: string, };
+export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "port_conflicts", check: PortsView, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "other", sentence: string, };
 
 export type ApiError = { code: ErrorCode, message: string, detail: ErrorDetail | null, };
 
-export type Action = { "kind": "up", remove_orphans: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "recreate" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
+export type Action = { "kind": "up", remove_orphans: boolean, 
+/**
+ * Start even when the port check finds a host port taken (compose then fails on it).
+ */
+skip_port_check: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "recreate" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
 
 export type ActionOutcome = { action: Action, 
 /**
@@ -249,6 +253,53 @@ title: string,
 detail: string | null, };
 
 export type Drift = "config" | "image";
+
+export type PortsView = { project: string, ports: Array<PortCheck>, };
+
+export type PortCheck = { service: string, 
+/**
+ * As the engine will bind it: "0.0.0.0" when the file names no address.
+ */
+host_ip: string, host_port: number, container_port: number, protocol: string, status: PortStatus, owner: PortOwner | null, suggestion: PortSuggestion | null, 
+/**
+ * Who holds it, for a person: "python3 (PID 812, postgresql.service)"; empty when free.
+ */
+held_by: string, 
+/**
+ * One sentence for a terminal: who holds it and the commands that fix it.
+ */
+message: string, 
+/**
+ * For a host process, the command that stops it, for a person to copy (Berth never kills a
+ * host process itself).
+ */
+stop_command: string | null, };
+
+export type PortStatus = "free" | "ours" | "conflict";
+
+export type PortOwner = { "kind": "process", pid: number, name: string, command: string, user: string, unit: string | null, } | { "kind": "container", container: string, project: string | null, service: string | null, stack_dir: string | null, } | { "kind": "stack", service: string, } | { "kind": "unknown", detail: string, };
+
+export type PortSuggestion = { host_port: number, };
+
+export type RemapView = { remaps: Array<RemapEntry>, 
+/**
+ * Where the override lives (absent when there is no remap).
+ */
+override_file: string, content: string, 
+/**
+ * Places that still name a moved port ("APP_URL=http://localhost:8000 in .env").
+ */
+references: Array<string>, };
+
+export type RemapEntry = { service: string, 
+/**
+ * The host port the project's files publish.
+ */
+from: number, 
+/**
+ * The one Berth publishes instead.
+ */
+to: number, };
 
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 

@@ -15,6 +15,9 @@ pub enum Action {
     Up {
         #[serde(default)]
         remove_orphans: bool,
+        /// Start even when the port check finds a host port taken (compose then fails on it).
+        #[serde(default)]
+        skip_port_check: bool,
     },
     /// `down`; volumes only when asked (that deletes data).
     Down {
@@ -70,7 +73,7 @@ pub fn compose_args(action: &Action, services: &[String]) -> Result<Vec<ComposeA
     }
     let one = |verb: &str| vec![ComposeArgs::new(verb).services(services)];
     Ok(match *action {
-        Action::Up { remove_orphans } => {
+        Action::Up { remove_orphans, .. } => {
             let mut up = ComposeArgs::new("up").flag("-d");
             if remove_orphans {
                 up = up.flag("--remove-orphans");
@@ -162,6 +165,7 @@ mod tests {
         for action in [
             Action::Up {
                 remove_orphans: false,
+                skip_port_check: false,
             },
             Action::Down {
                 volumes: true,

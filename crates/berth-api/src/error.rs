@@ -25,6 +25,8 @@ pub enum ErrorCode {
     Cancelled,
     /// The action ran out of time.
     TimedOut,
+    /// A host port the stack publishes is taken; the detail names each owner and a free port.
+    PortConflict,
     /// No open stack has that session id (closed, or the app restarted).
     UnknownSession,
     Internal,
@@ -38,6 +40,10 @@ pub enum ErrorDetail {
     PortInUse {
         address: String,
         service: Option<String>,
+    },
+    /// The port check before Up found ports taken: each with its owner and a suggestion.
+    PortConflicts {
+        check: crate::ports::PortsView,
     },
     /// A service failed its health check; `output` is the last probe output (masked).
     Unhealthy {

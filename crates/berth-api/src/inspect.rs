@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use berth_compose::diagram::{self, DiagramFormat};
 use berth_compose::mask::Secrets;
 use berth_compose::model::{MountKind, Project};
-use berth_compose::{build_graph, load, Graph, LoadOptions};
+use berth_compose::{build_graph, Graph, LoadOptions};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -442,7 +442,7 @@ pub fn inspect(
     env: HashMap<String, String>,
     show_secrets: bool,
 ) -> Result<InspectView, ApiError> {
-    let project = load(&req.load_options(env))?;
+    let project = crate::remap::load_with_override(req, &env)?;
     let graph = build_graph(&project);
     Ok(view(&project, &graph, show_secrets))
 }
@@ -453,7 +453,7 @@ pub fn diagram(
     env: HashMap<String, String>,
     format: DiagramFormat,
 ) -> Result<String, ApiError> {
-    let project = load(&req.load_options(env))?;
+    let project = crate::remap::load_with_override(req, &env)?;
     let graph = build_graph(&project);
     Ok(diagram::render(&project, &graph, format))
 }

@@ -3,10 +3,13 @@
 
 mod action;
 mod connect;
+mod data;
 mod discover;
 mod error;
 mod inspect;
 pub mod log_view;
+mod ports;
+mod remap;
 mod session;
 mod sessions;
 mod since;
@@ -20,6 +23,7 @@ pub use berth_engine::model::{
 pub use berth_engine::status::{ContainerBrief, Drift, Replicas, ServiceStatus, Summary, Tone};
 pub use berth_engine::{Endpoint, OutputLine};
 pub use connect::{Connector, DockerConnector, FakeConnector};
+pub use data::{data_dir, APP_ID};
 pub use discover::{
     discover_projects, discover_projects_on, machine_check, DiscoveredProject, MachineItem,
 };
@@ -29,6 +33,8 @@ pub use inspect::{
     NetworkView, NodeView, PairView, PortNodeView, PortView, ServiceView, StackRequest,
     VolumeNodeView, VolumeView,
 };
+pub use ports::{PortCheck, PortOwner, PortStatus, PortSuggestion, PortsView};
+pub use remap::{remap, remaps, unremap, RemapEntry, RemapView, OVERRIDE_NAME};
 pub use session::{
     ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, ServiceUsage,
     StatusView, Terminal, TerminalControl, TerminalInfo, SHELLS,

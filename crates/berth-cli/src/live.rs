@@ -122,12 +122,16 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             services,
             timeout,
             remove_orphans,
+            skip_port_check,
         } => {
             let (stack, services) = split_dir(stack, services);
             let open = OpenStack::open(&stack.request(), env)?;
             let outcome = open
                 .run_action(
-                    Action::Up { remove_orphans },
+                    Action::Up {
+                        remove_orphans,
+                        skip_port_check,
+                    },
                     &services,
                     Duration::from_secs(timeout),
                     progress,
@@ -220,7 +224,9 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             .await?;
             Ok(String::new())
         }
-        Command::Inspect { .. } | Command::Diagram { .. } => Ok(String::new()),
+        Command::Inspect { .. } | Command::Diagram { .. } | Command::Ports { .. } => {
+            Ok(String::new())
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use berth_api::{DiagramFormat, InspectView, StackRequest};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod live;
+mod ports;
 
 #[derive(Parser)]
 #[command(
@@ -161,6 +162,24 @@ enum Command {
         /// Also remove containers of this project that no compose file here declares
         #[arg(long)]
         remove_orphans: bool,
+        /// Start without checking host ports first (compose then fails on a taken one)
+        #[arg(long)]
+        skip_port_check: bool,
+    },
+    /// Check every host port the stack publishes: free, held by this stack, or held by whom.
+    /// Exit 6 when any is taken by something else
+    Ports {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        json: bool,
+        /// Publish a service's host port as another one: SERVICE:HOST_PORT=NEW (kept in Berth's
+        /// override file for this stack, passed last to every compose call)
+        #[arg(long, value_name = "SERVICE:HOST_PORT=NEW")]
+        remap: Option<String>,
+        /// Take a remap back: SERVICE:HOST_PORT
+        #[arg(long, value_name = "SERVICE:HOST_PORT", conflicts_with = "remap")]
+        unremap: Option<String>,
     },
     /// Stop and remove the stack's containers and networks
     Down {
@@ -235,18 +254,37 @@ fn split_dir(mut stack: StackArgs, mut services: Vec<String>) -> (StackArgs, Vec
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    let result = match cli.command {
-        Command::Inspect { .. } | Command::Diagram { .. } => sync_command(cli.command, env),
-        live => match tokio::runtime::Builder::new_current_thread()
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-        {
-            Ok(rt) => rt.block_on(live::run(live, env)),
-            Err(e) => Err(berth_api::ApiError::internal(e.to_string())),
-        },
+            .map_err(|e| berth_api::ApiError::internal(e.to_string()))
+    };
+    let result = match cli.command {
+        Command::Inspect { .. } | Command::Diagram { .. } => sync_command(cli.command, env),
+        Command::Ports {
+            stack,
+            json,
+            remap,
+            unremap,
+        } => {
+            // A report of taken ports is output, not an error: printed, then exit 6.
+            match runtime().and_then(|rt| rt.block_on(ports::run(stack, json, remap, unremap, env)))
+            {
+                Ok((text, code)) => {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                    return ExitCode::from(code);
+                }
+                Err(e) => Err(e),
+            }
+        }
+        live => runtime().and_then(|rt| rt.block_on(live::run(live, env))),
     };
     finish(result)
 }
+
+/// The exit code of `berth ports` and `berth up` when a host port is taken.
+pub(crate) const PORTS_TAKEN: u8 = 6;
 
 fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
     match result {
@@ -260,6 +298,7 @@ fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
             ExitCode::from(match e.code {
                 berth_api::ErrorCode::ComposeNotFound => 3,
                 berth_api::ErrorCode::EngineUnavailable => 4,
+                berth_api::ErrorCode::PortConflict => PORTS_TAKEN,
                 _ => 2,
             })
         }

@@ -12,6 +12,7 @@ pub mod mask;
 mod merge;
 pub mod model;
 mod paths;
+pub mod port_plan;
 mod ports;
 pub mod schema;
 mod shape;

@@ -3,6 +3,7 @@
 
 pub mod diagram;
 pub mod logs;
+pub mod ports;
 pub mod prefs;
 pub mod stack;
 pub mod terminal;

@@ -93,6 +93,13 @@ impl<C: Connector> OpenStack<C> {
             // Connecting first says "Docker is not running" in seconds, and fixes the endpoint
             // every compose child is then given.
             self.engine().await?;
+            if let Action::Up {
+                skip_port_check: false,
+                ..
+            } = action
+            {
+                self.refuse_port_conflicts(services).await?;
+            }
             for args in &plan {
                 self.compose_args_run(args, action, &mut on_line, &mut stop)
                     .await?;
@@ -217,6 +224,7 @@ impl<C: Connector> OpenStack<C> {
             .run_action(
                 Action::Up {
                     remove_orphans: false,
+                    skip_port_check: false,
                 },
                 services,
                 timeout,

@@ -4,6 +4,7 @@
 mod actions;
 mod drift;
 mod logs;
+mod ports;
 mod reload;
 mod stats;
 mod status;
@@ -16,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use berth_compose::mask::Secrets;
-use berth_compose::{load, Project};
+use berth_compose::Project;
 use berth_engine::watch::{watch_project, ProjectWatch, Snapshot};
 use berth_engine::{ComposeTarget, Endpoint, EngineError};
 use serde::Serialize;
@@ -42,7 +43,7 @@ pub struct Loaded {
 
 impl Loaded {
     fn load(req: &StackRequest, env: &HashMap<String, String>) -> Result<Self, ApiError> {
-        let project = load(&req.load_options(env.clone()))?;
+        let project = crate::remap::load_with_override(req, env)?;
         let target = ComposeTarget {
             project: project.name.clone(),
             project_dir: project.working_dir.clone(),

@@ -138,6 +138,20 @@ impl<C: Connector> OpenStack<C> {
         Ok(())
     }
 
+    /// Loads the files again now, as a change of them would: after Berth itself wrote the
+    /// stack's override (a remap), which the file watch may not be watching yet.
+    pub fn reload_now(&self) -> Result<(), ApiError> {
+        let fresh = Loaded::load(&self.request, &self.env)?;
+        if let Ok(mut l) = self.loaded.write() {
+            *l = Arc::new(fresh);
+        }
+        self.model.send_modify(|m| {
+            m.generation += 1;
+            m.error = None;
+        });
+        Ok(())
+    }
+
     /// Hears every reload (or failed reload) of the stack's files.
     pub fn model_updates(&self) -> watch::Receiver<ModelState> {
         self.model.subscribe()

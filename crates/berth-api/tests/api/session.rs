@@ -110,6 +110,7 @@ async fn a_second_action_is_refused_while_one_runs_and_cancel_stops_it() {
     let up = stack.run_action(
         Action::Up {
             remove_orphans: false,
+            skip_port_check: false,
         },
         &[],
         Duration::from_secs(120),
@@ -181,6 +182,7 @@ async fn containers_another_file_set_made_are_kept_unless_asked() {
     let b = open(dir.path(), &project, &["b.yml"]);
     let up = Action::Up {
         remove_orphans: false,
+        skip_port_check: false,
     };
     run(&a, up).await.expect("up a");
     run(&b, up).await.expect("up b");

@@ -3,6 +3,7 @@
 mod diagram;
 mod differential;
 mod errors;
+mod ports;
 mod seeds;
 mod seeds_up;
 

@@ -299,3 +299,110 @@ fn functionalfit_comes_up_green_with_the_dev_profile() {
         prepare: no_preparation,
     });
 }
+
+/// Luminai and PrimeHub both publish 80, 443 and 6379: with Luminai up, PrimeHub's `up` is
+/// refused naming Luminai; each conflict remapped to the port `berth ports` suggests, PrimeHub
+/// comes up green beside it.
+#[test]
+fn primehub_beside_luminai_is_refused_naming_it_then_remapped_and_green() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    berth_testkit::require_engine();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let (lum, prime) = (tmp.path().join("luminai"), tmp.path().join("primehub"));
+    copy_dir(&repo_root().join("tests/fixtures/luminai"), &lum);
+    copy_dir(&repo_root().join("tests/fixtures/primehub"), &prime);
+    luminai_certificate(&lum);
+    let run = |dir: &Path, project: &str, cmd: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+        c.args(cmd)
+            .args(["-p", project])
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+            )
+            .env("BERTH_DATA_DIR", &data);
+        c.output().expect("run berth")
+    };
+    let _down = [
+        Down {
+            dir: lum.clone(),
+            args: vec!["-p".into(), "berthpair-luminai".into()],
+        },
+        Down {
+            dir: prime.clone(),
+            args: vec!["-p".into(), "berthpair-primehub".into()],
+        },
+    ];
+    let o = run(&lum, "berthpair-luminai", &["up", "--timeout", "240"]);
+    assert!(o.status.success(), "luminai up: {}", text(&o));
+
+    let refused = run(&prime, "berthpair-primehub", &["up", "--timeout", "240"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(6),
+        "primehub is refused: {}",
+        text(&refused)
+    );
+    let said = text(&refused);
+    assert!(
+        said.contains("stack berthpair-luminai"),
+        "the sentence names Luminai: {said}"
+    );
+
+    let check = run(&prime, "berthpair-primehub", &["ports", "--json"]);
+    assert_eq!(check.status.code(), Some(6));
+    let v: Value = serde_json::from_slice(&check.stdout).expect("ports JSON");
+    let conflicts: Vec<&Value> = v["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .filter(|p| p["status"] == "conflict")
+        .collect();
+    let mut taken: Vec<u64> = conflicts
+        .iter()
+        .filter_map(|p| p["host_port"].as_u64())
+        .collect();
+    taken.sort_unstable();
+    assert_eq!(
+        taken,
+        [80, 443, 6379],
+        "the ports the two seeds share: {v:#}"
+    );
+    for p in &conflicts {
+        assert_eq!(p["owner"]["project"], "berthpair-luminai", "{p:#}");
+        let spec = format!(
+            "{}:{}={}",
+            p["service"].as_str().unwrap(),
+            p["host_port"],
+            p["suggestion"]["host_port"]
+        );
+        let o = run(&prime, "berthpair-primehub", &["ports", "--remap", &spec]);
+        assert!(o.status.success(), "remap {spec}: {}", text(&o));
+    }
+    let o = run(&prime, "berthpair-primehub", &["up", "--timeout", "240"]);
+    assert!(
+        o.status.success(),
+        "primehub up with its remaps: {}",
+        text(&o)
+    );
+    let status: Value =
+        serde_json::from_slice(&run(&prime, "berthpair-primehub", &["status", "--json"]).stdout)
+            .expect("status");
+    for s in status["services"].as_array().expect("services") {
+        assert_eq!(
+            s["tone"], "good",
+            "primehub's {} is green beside luminai: {s}",
+            s["name"]
+        );
+    }
+    let o = run(&lum, "berthpair-luminai", &["status", "--json"]);
+    let lum_status: Value = serde_json::from_slice(&o.stdout).expect("status");
+    assert_eq!(
+        lum_status["summary"]["unhealthy"], 0,
+        "luminai is untouched: {lum_status}"
+    );
+}

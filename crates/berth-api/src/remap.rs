@@ -1,0 +1,276 @@
+//! Remapped host ports: kept per stack in Berth's data folder as a list and as the compose
+//! override it means, which every load and every compose call of the stack adds as its last
+//! `-f`. The project's own files are never touched unless the user writes the override there.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use berth_compose::model::Project;
+use berth_compose::port_plan::{self, Remap};
+use berth_compose::{load, LoadError};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{data_dir, stack_dir, write_atomic};
+use crate::error::{ApiError, ErrorCode};
+use crate::inspect::StackRequest;
+
+/// The override's name, in the data folder and when written into the project.
+pub const OVERRIDE_NAME: &str = "compose.override.yaml";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RemapEntry {
+    pub service: String,
+    /// The host port the project's files publish.
+    pub from: u16,
+    /// The one Berth publishes instead.
+    pub to: u16,
+}
+
+/// A stack's remaps and the override they make, as the CLI prints it and the Ports view shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct RemapView {
+    pub remaps: Vec<RemapEntry>,
+    /// Where the override lives (absent when there is no remap).
+    pub override_file: String,
+    pub content: String,
+    /// Places that still name a moved port ("APP_URL=http://localhost:8000 in .env").
+    pub references: Vec<String>,
+}
+
+struct StackFiles {
+    remaps: PathBuf,
+    override_file: PathBuf,
+}
+
+fn files_of(env: &HashMap<String, String>, project: &Project) -> StackFiles {
+    let dir = stack_dir(&data_dir(env), &project.name, &project.working_dir);
+    StackFiles {
+        remaps: dir.join("remaps.json"),
+        override_file: dir.join(OVERRIDE_NAME),
+    }
+}
+
+/// The Berth override of a project loaded without it, when there is one.
+pub(crate) fn override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathBuf> {
+    let f = files_of(env, project).override_file;
+    f.is_file().then_some(f)
+}
+
+/// Loads the stack with its Berth override as the last file.
+pub(crate) fn load_with_override(
+    req: &StackRequest,
+    env: &HashMap<String, String>,
+) -> Result<Project, LoadError> {
+    let plain = load(&req.load_options(env.clone()))?;
+    match override_of(env, &plain) {
+        None => Ok(plain),
+        Some(extra) => {
+            let mut opts = req.load_options(env.clone());
+            opts.dir = Some(plain.working_dir.clone());
+            opts.files = plain.files.clone();
+            opts.files.push(extra);
+            load(&opts)
+        }
+    }
+}
+
+fn read_remaps(path: &PathBuf) -> Vec<RemapEntry> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn plain(req: &StackRequest, env: &HashMap<String, String>) -> Result<Project, ApiError> {
+    Ok(load(&req.load_options(env.clone()))?)
+}
+
+/// The stack's remaps as they are.
+pub fn remaps(req: &StackRequest, env: HashMap<String, String>) -> Result<RemapView, ApiError> {
+    let project = plain(req, &env)?;
+    let files = files_of(&env, &project);
+    let list = read_remaps(&files.remaps);
+    Ok(view(&project, &files, list))
+}
+
+/// Publishes `service`'s host port `from` as `to` instead (replacing an earlier remap of it).
+/// `from` may be the port the files name or the one it was remapped to.
+pub fn remap(
+    req: &StackRequest,
+    env: HashMap<String, String>,
+    service: &str,
+    from: u16,
+    to: u16,
+) -> Result<RemapView, ApiError> {
+    let project = plain(req, &env)?;
+    let files = files_of(&env, &project);
+    let mut list = read_remaps(&files.remaps);
+    let original = list
+        .iter()
+        .find(|r| r.service == service && r.to == from)
+        .map_or(from, |r| r.from);
+    let Some(svc) = project.services.get(service) else {
+        return Err(ApiError::new(
+            ErrorCode::UnknownService,
+            format!("no service {service:?} in {}", project.name),
+        ));
+    };
+    if !svc.ports.iter().any(|p| p.host_port == Some(original)) {
+        return Err(ApiError::invalid_input(format!(
+            "{service} publishes no host port {from}; it publishes {}",
+            published(svc)
+        )));
+    }
+    if to == 0 {
+        return Err(ApiError::invalid_input(
+            "the new host port must be 1 to 65535",
+        ));
+    }
+    list.retain(|r| !(r.service == service && r.from == original));
+    if to != original {
+        list.push(RemapEntry {
+            service: service.to_owned(),
+            from: original,
+            to,
+        });
+    }
+    save(&project, &files, list)
+}
+
+/// Takes a remap back: `service` publishes `port` (as its files name it, or as remapped) as the
+/// files say again.
+pub fn unremap(
+    req: &StackRequest,
+    env: HashMap<String, String>,
+    service: &str,
+    port: u16,
+) -> Result<RemapView, ApiError> {
+    let project = plain(req, &env)?;
+    let files = files_of(&env, &project);
+    let mut list = read_remaps(&files.remaps);
+    let before = list.len();
+    list.retain(|r| !(r.service == service && (r.from == port || r.to == port)));
+    if list.len() == before {
+        return Err(ApiError::invalid_input(format!(
+            "{service}:{port} is not remapped{}",
+            if before == 0 {
+                String::new()
+            } else {
+                format!("; remapped: {}", describe(&read_remaps(&files.remaps)))
+            }
+        )));
+    }
+    save(&project, &files, list)
+}
+
+fn save(
+    project: &Project,
+    files: &StackFiles,
+    mut list: Vec<RemapEntry>,
+) -> Result<RemapView, ApiError> {
+    list.sort_by(|a, b| (&a.service, a.from).cmp(&(&b.service, b.from)));
+    let internal =
+        |e: std::io::Error| ApiError::internal(format!("cannot write Berth's remap files: {e}"));
+    let text = port_plan::remap_override(project, &as_remaps(&list));
+    if text.is_empty() {
+        for f in [&files.override_file, &files.remaps] {
+            match std::fs::remove_file(f) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(internal(e)),
+                _ => {}
+            }
+        }
+    } else {
+        // The override first: a crash between the two leaves the old list, which rewrites it.
+        write_atomic(&files.override_file, &text).map_err(internal)?;
+        write_atomic(
+            &files.remaps,
+            &serde_json::to_string_pretty(&list).unwrap_or_default(),
+        )
+        .map_err(internal)?;
+    }
+    Ok(view(project, files, list))
+}
+
+fn as_remaps(list: &[RemapEntry]) -> Vec<Remap> {
+    list.iter()
+        .map(|r| Remap {
+            service: r.service.clone(),
+            from: r.from,
+            to: r.to,
+        })
+        .collect()
+}
+
+fn view(project: &Project, files: &StackFiles, remaps: Vec<RemapEntry>) -> RemapView {
+    RemapView {
+        content: port_plan::remap_override(project, &as_remaps(&remaps)),
+        override_file: files.override_file.to_string_lossy().into_owned(),
+        references: references(project, &remaps),
+        remaps,
+    }
+}
+
+fn published(svc: &berth_compose::model::Service) -> String {
+    let v: Vec<String> = svc
+        .ports
+        .iter()
+        .filter_map(|p| p.host_port)
+        .map(|p| p.to_string())
+        .collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn describe(list: &[RemapEntry]) -> String {
+    list.iter()
+        .map(|r| format!("{}:{}→{}", r.service, r.from, r.to))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Environment values and `.env` lines that still name a moved port on this machine
+/// (`localhost:8000`, `127.0.0.1:8000`): after a remap they point at the old one.
+fn references(project: &Project, remaps: &[RemapEntry]) -> Vec<String> {
+    let names =
+        |port: u16| ["localhost", "127.0.0.1", "[::1]", "0.0.0.0"].map(|h| format!("{h}:{port}"));
+    let mentions = |text: &str, port: u16| {
+        names(port).iter().any(|n| {
+            text.match_indices(n.as_str())
+                .any(|(i, _)| !text[i + n.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        })
+    };
+    let mut out = Vec::new();
+    for r in remaps {
+        let env_file = project.working_dir.join(".env");
+        if let Ok(text) = std::fs::read_to_string(&env_file) {
+            for (n, line) in text.lines().enumerate() {
+                if mentions(line, r.from) {
+                    // The name only: the value may hold a password (postgres://u:p@localhost:5432).
+                    let key = line.split('=').next().unwrap_or_default().trim();
+                    out.push(format!(
+                        "{}:{}: {key} still names port {} (now {})",
+                        env_file.display(),
+                        n + 1,
+                        r.from,
+                        r.to
+                    ));
+                }
+            }
+        }
+        for (name, svc) in &project.services {
+            for (k, v) in &svc.environment {
+                if mentions(&v.value, r.from) {
+                    out.push(format!(
+                        "{name}: {k} still names port {} (now {})",
+                        r.from, r.to
+                    ));
+                }
+            }
+        }
+    }
+    out.dedup();
+    out
+}

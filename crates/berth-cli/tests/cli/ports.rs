@@ -1,0 +1,442 @@
+//! `berth ports` and the check `berth up` runs first, against real sockets: listeners this test
+//! starts (TCP on 127.0.0.1, TCP on ::1 only, UDP), containers of another compose project, a
+//! stack that collides with itself, a remap used by a real `up`, and a root listener seen by a
+//! user who cannot see root's processes.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use berth_testkit::{docker, free_local_port, require_engine};
+use serde_json::Value;
+
+use crate::{stderr, stdout};
+
+/// A socket held by a Python process until the value is dropped.
+struct Held(Child);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const LISTEN: &str = r#"
+import socket, sys
+proto, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+if fam == socket.AF_INET6:
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind((host, port))
+if proto == "tcp":
+    s.listen()
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+fn hold(proto: &str, host: &str, port: u16) -> Held {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            LISTEN,
+            proto,
+            host,
+            &port.to_string(),
+            "berth-test-listener",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the listener on {host}:{port}/{proto} did not start"
+    );
+    Held(child)
+}
+
+fn berth_as(args: &[&str], dir: &Path, data: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "HOME",
+            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+        )
+        .env("BERTH_DATA_DIR", data)
+        .output()
+        .expect("run berth")
+}
+
+fn port_json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "berth ports printed no JSON ({e}): {}{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+/// The entry of `service` for host port `port` (and container port `target`).
+fn entry<'a>(v: &'a Value, service: &str, target: u64) -> &'a Value {
+    v["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .find(|p| p["service"] == service && p["container_port"] == target)
+        .unwrap_or_else(|| panic!("no {service}→{target} in {v:#}"))
+}
+
+#[test]
+fn host_listeners_are_named_by_process_with_the_kernels_address_rules() {
+    let (p1, p2, p3, p4) = (
+        free_local_port(),
+        free_local_port(),
+        free_local_port(),
+        free_local_port(),
+    );
+    let any = hold("tcp", "127.0.0.1", p1);
+    let _v6 = hold("tcp", "::1", p2);
+    let _udp = hold("udp", "127.0.0.1", p3);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  web:\n    image: berth-fixture/busybox:1\n    ports:\n      - \"{p1}:80\"\n      - \"127.0.0.1:{p2}:81\"\n      - \"[::1]:{p2}:82\"\n      - \"127.0.0.1:{p3}:53/udp\"\n      - \"127.0.0.1:{p3}:54\"\n      - \"90\"\n  a:\n    image: berth-fixture/busybox:1\n    ports: [\"127.0.0.1:{p4}:80\"]\n  b:\n    image: berth-fixture/busybox:1\n    ports: [\"{p4}:80\"]\n"
+        ),
+    )
+    .expect("write");
+    let o = berth_as(&["ports", "--json"], dir.path(), data.path());
+    assert_eq!(o.status.code(), Some(6), "conflicts exit 6: {}", stderr(&o));
+    let v = port_json(&o);
+    assert!(
+        v["project"].as_str().is_some_and(|p| !p.is_empty()),
+        "the project is named: {v:#}"
+    );
+    assert_eq!(
+        v["ports"].as_array().unwrap().len(),
+        7,
+        "every fixed port, the ephemeral one left out: {v:#}"
+    );
+
+    let web80 = entry(&v, "web", 80);
+    assert_eq!(
+        web80["status"], "conflict",
+        "no host_ip means 0.0.0.0, which 127.0.0.1 blocks"
+    );
+    assert_eq!(web80["host_ip"], "0.0.0.0");
+    assert_eq!(web80["owner"]["kind"], "process");
+    assert_eq!(
+        web80["owner"]["pid"],
+        any.0.id(),
+        "the PID of the process that listens"
+    );
+    assert_eq!(web80["owner"]["name"], "python3");
+    assert_eq!(web80["owner"]["user"], "root");
+    assert!(
+        web80["owner"]["command"]
+            .as_str()
+            .unwrap()
+            .contains("berth-test-listener"),
+        "{web80:#}"
+    );
+    let suggested = web80["suggestion"]["host_port"]
+        .as_u64()
+        .expect("a suggestion") as u16;
+    assert!(
+        suggested != p1 && std::net::TcpListener::bind(("0.0.0.0", suggested)).is_ok(),
+        "the suggestion is free: {suggested}"
+    );
+
+    assert_eq!(
+        entry(&v, "web", 81)["status"],
+        "free",
+        "::1 does not block 127.0.0.1"
+    );
+    assert_eq!(
+        entry(&v, "web", 82)["status"],
+        "conflict",
+        "but it blocks ::1"
+    );
+    assert_eq!(
+        entry(&v, "web", 53)["status"],
+        "conflict",
+        "a bound UDP socket blocks UDP"
+    );
+    assert_eq!(entry(&v, "web", 53)["protocol"], "udp");
+    assert_eq!(
+        entry(&v, "web", 54)["status"],
+        "free",
+        "and leaves TCP alone"
+    );
+    assert_eq!(
+        entry(&v, "a", 80)["owner"],
+        serde_json::json!({"kind": "stack", "service": "b"})
+    );
+    assert_eq!(
+        entry(&v, "b", 80)["owner"],
+        serde_json::json!({"kind": "stack", "service": "a"})
+    );
+
+    let human = berth_as(&["ports"], dir.path(), data.path());
+    assert_eq!(human.status.code(), Some(6));
+    assert!(
+        stdout(&human).contains(&format!(
+            "host port {p1} (web) is held by python3 (PID {}",
+            any.0.id()
+        )),
+        "the sentence names the owner: {}",
+        stdout(&human)
+    );
+}
+
+#[test]
+fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_it_up() {
+    require_engine();
+    let _engine = berth_testkit::shared();
+    let port = free_local_port();
+    let other = tempfile::tempdir().expect("tmp");
+    let mine = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let stack = |ports: &str| {
+        format!("services:\n  web:\n    image: berth-fixture/busybox:1\n    command: [\"sleep\", \"600\"]\n    init: true\n    ports: [{ports}]\n")
+    };
+    std::fs::write(
+        other.path().join("compose.yaml"),
+        stack(&format!("\"127.0.0.1:{port}:80\"")),
+    )
+    .expect("write");
+    std::fs::write(
+        mine.path().join("compose.yaml"),
+        stack(&format!("\"127.0.0.1:{port}:80\"")),
+    )
+    .expect("write");
+    let other_name = format!("berthportsother{}", std::process::id());
+    let mine_name = format!("berthportsmine{}", std::process::id());
+    struct Down(Vec<(String, std::path::PathBuf)>);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            for (p, d) in &self.0 {
+                let _ = Command::new("docker")
+                    .args(["compose", "-p", p, "--project-directory"])
+                    .arg(d)
+                    .args(["down", "-t", "0"])
+                    .output();
+            }
+        }
+    }
+    let _down = Down(vec![
+        (other_name.clone(), other.path().to_path_buf()),
+        (mine_name.clone(), mine.path().to_path_buf()),
+    ]);
+    let up_other = berth_as(&["up", "-p", &other_name], other.path(), data.path());
+    assert!(
+        up_other.status.success(),
+        "the other stack comes up: {}",
+        stderr(&up_other)
+    );
+
+    // Its own ports are its own.
+    let own = berth_as(
+        &["ports", "-p", &other_name, "--json"],
+        other.path(),
+        data.path(),
+    );
+    assert_eq!(
+        own.status.code(),
+        Some(0),
+        "held by the stack itself is not a conflict: {}",
+        stdout(&own)
+    );
+    assert_eq!(entry(&port_json(&own), "web", 80)["status"], "ours");
+
+    let o = berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    );
+    assert_eq!(o.status.code(), Some(6));
+    let v = port_json(&o);
+    let owner = &entry(&v, "web", 80)["owner"];
+    assert_eq!(
+        owner["kind"], "container",
+        "docker-proxy is named as the container behind it: {owner:#}"
+    );
+    assert_eq!(owner["project"], other_name.as_str());
+    assert_eq!(owner["service"], "web");
+    assert_eq!(
+        owner["stack_dir"]
+            .as_str()
+            .map(|d| Path::new(d).canonicalize().ok()),
+        Some(other.path().canonicalize().ok()),
+        "the other stack's folder"
+    );
+    let suggested = entry(&v, "web", 80)["suggestion"]["host_port"]
+        .as_u64()
+        .expect("suggestion");
+
+    let refused = berth_as(&["up", "-p", &mine_name], mine.path(), data.path());
+    assert_eq!(
+        refused.status.code(),
+        Some(6),
+        "up refuses: {}",
+        stderr(&refused)
+    );
+    let said = stderr(&refused);
+    assert!(
+        said.contains(&other_name) && said.contains(&format!("--remap web:{port}={suggested}")),
+        "one sentence names the owner and the fix: {said}"
+    );
+    assert!(
+        docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={mine_name}")
+        ])
+        .is_empty(),
+        "nothing was started"
+    );
+
+    let remap = berth_as(
+        &[
+            "ports",
+            "-p",
+            &mine_name,
+            "--remap",
+            &format!("web:{port}={suggested}"),
+            "--json",
+        ],
+        mine.path(),
+        data.path(),
+    );
+    assert!(remap.status.success(), "remap: {}", stderr(&remap));
+    let rv = port_json(&remap);
+    let override_file = rv["override_file"].as_str().expect("file").to_owned();
+    assert!(
+        override_file.starts_with(&*data.path().to_string_lossy()),
+        "kept in Berth's data folder: {override_file}"
+    );
+    assert!(
+        std::fs::read_to_string(mine.path().join("compose.yaml"))
+            .unwrap()
+            .contains(&port.to_string()),
+        "the project's file is untouched"
+    );
+
+    let up = berth_as(&["up", "-p", &mine_name], mine.path(), data.path());
+    assert!(
+        up.status.success(),
+        "up with the remap: {}{}",
+        stdout(&up),
+        stderr(&up)
+    );
+    let bound = docker(&[
+        "compose",
+        "-p",
+        &mine_name,
+        "--project-directory",
+        &mine.path().to_string_lossy(),
+        "port",
+        "web",
+        "80",
+    ]);
+    assert_eq!(
+        bound,
+        format!("127.0.0.1:{suggested}"),
+        "compose used the override as the last -f"
+    );
+    let after = berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    );
+    assert_eq!(after.status.code(), Some(0), "{}", stdout(&after));
+    let e = entry(&port_json(&after), "web", 80).clone();
+    assert_eq!(
+        (e["host_port"].as_u64(), e["status"].as_str()),
+        (Some(suggested), Some("ours"))
+    );
+
+    let undo = berth_as(
+        &[
+            "ports",
+            "-p",
+            &mine_name,
+            "--unremap",
+            &format!("web:{port}"),
+        ],
+        mine.path(),
+        data.path(),
+    );
+    assert!(undo.status.success(), "unremap: {}", stderr(&undo));
+    assert!(
+        !Path::new(&override_file).exists(),
+        "undo removes the override"
+    );
+    let back = port_json(&berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    ));
+    assert_eq!(
+        entry(&back, "web", 80)["host_port"].as_u64(),
+        Some(u64::from(port)),
+        "the file's port again"
+    );
+}
+
+#[test]
+fn a_root_listener_seen_by_another_user_is_said_to_be_hidden() {
+    let port = free_local_port();
+    let _root = hold("tcp", "127.0.0.1", port);
+    // A copy of berth and a stack that user nobody can read.
+    let bin = tempfile::tempdir().expect("tmp");
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    use std::os::unix::fs::PermissionsExt;
+    for d in [bin.path(), dir.path(), data.path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    }
+    let berth = bin.path().join("berth");
+    std::fs::copy(env!("CARGO_BIN_EXE_berth"), &berth).expect("copy");
+    std::fs::set_permissions(&berth, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  web:\n    image: x\n    ports: [\"{port}:80\"]\n"),
+    )
+    .expect("write");
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&berth)
+        .args(["ports", "--json"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("BERTH_DATA_DIR", data.path())
+        .output()
+        .expect("setpriv");
+    assert_eq!(o.status.code(), Some(6), "{}{}", stdout(&o), stderr(&o));
+    let v = port_json(&o);
+    let owner = &entry(&v, "web", 80)["owner"];
+    assert_eq!(
+        owner["kind"], "unknown",
+        "nobody cannot see root's process: {owner:#}"
+    );
+    let detail = owner["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("root") && detail.contains("uid 0"),
+        "the user is still named: {detail}"
+    );
+}

@@ -1,0 +1,11 @@
+//! Facts about the host Berth runs on: which sockets listen, which process (and which systemd
+//! unit) owns each, and whether an address can still be bound. Read from the system's own
+//! tables (`/proc` on Linux); no tool is spawned for it.
+
+pub mod listeners;
+pub mod probe;
+mod procfs;
+
+pub use listeners::{HostFacts, Listener, Owner, ProcessInfo, Protocol};
+pub use probe::{bind_probe, Probe};
+pub use procfs::ProcFs;

@@ -1,0 +1,56 @@
+//! The Ports view: the check of the open stack, and remaps into Berth's override file.
+
+use berth_api::{ApiError, PortsView, RemapView, SessionId};
+use tauri::State;
+
+use super::stack::{env, request};
+use crate::sessions::AppSessions;
+
+/// Every host port the stack publishes, with its status, owner and a suggested free port.
+#[tauri::command(async)]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub async fn check_ports(
+    session: SessionId,
+    sessions: State<'_, AppSessions>,
+) -> Result<PortsView, ApiError> {
+    let stack = sessions.get(session)?;
+    Ok(stack.check_ports(&[]).await)
+}
+
+/// The stack's remaps and the override they make.
+#[tauri::command]
+#[tracing::instrument(err(Debug))]
+pub fn port_remaps(dir: String) -> Result<RemapView, ApiError> {
+    berth_api::remaps(&request(&dir), env())
+}
+
+/// Publishes `service`'s host port `from` as `to`, and reloads the session with it.
+#[tauri::command]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub fn remap_port(
+    session: SessionId,
+    dir: String,
+    service: String,
+    from: u16,
+    to: u16,
+    sessions: State<'_, AppSessions>,
+) -> Result<RemapView, ApiError> {
+    let v = berth_api::remap(&request(&dir), env(), &service, from, to)?;
+    sessions.get(session)?.reload_now()?;
+    Ok(v)
+}
+
+/// Takes a remap back, and reloads the session without it.
+#[tauri::command]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub fn unremap_port(
+    session: SessionId,
+    dir: String,
+    service: String,
+    port: u16,
+    sessions: State<'_, AppSessions>,
+) -> Result<RemapView, ApiError> {
+    let v = berth_api::unremap(&request(&dir), env(), &service, port)?;
+    sessions.get(session)?.reload_now()?;
+    Ok(v)
+}
