@@ -5,6 +5,8 @@
 pub mod listeners;
 pub mod probe;
 mod procfs;
+#[cfg(target_os = "linux")]
+mod sockdiag;
 
 pub use listeners::{HostFacts, Listener, Owner, ProcessInfo, Protocol};
 pub use probe::{bind_probe, Probe};
