@@ -185,6 +185,23 @@ pub(crate) fn check(
         {
             check.status = PortStatus::Conflict;
             check.owner = Some(match owners.get(&l.inode) {
+                // An engine's forwarder holds it for a container Berth's engine does not list
+                // (another engine, a VM): named, and no stop command that would break that one.
+                Some(Owner::Process(pr)) if pr.forwarder().is_some() => PortOwner::Unknown {
+                    detail: if pr.name == "docker-proxy" {
+                        format!(
+                            "docker-proxy (PID {}) for a container outside any compose project (`docker ps` lists it)",
+                            pr.pid
+                        )
+                    } else {
+                        format!(
+                            "{} ({}, PID {}): a container of another engine publishes it",
+                            pr.name,
+                            pr.forwarder().unwrap_or_default(),
+                            pr.pid
+                        )
+                    },
+                },
                 Some(Owner::Process(pr)) => {
                     check.stop_command = Some(shell_words(&pr.stop_command()));
                     process_owner(pr)
@@ -496,6 +513,33 @@ mod tests {
             view.ports[3].suggestion.clone(),
         );
         assert_ne!(s2, s3, "two suggestions never pick the same port");
+    }
+
+    #[test]
+    fn an_engines_forwarder_is_not_offered_as_a_process_to_kill() {
+        let (l, Owner::Process(mut p)) = postgres() else {
+            unreachable!()
+        };
+        p.name = "gvproxy".into();
+        let host = Table(vec![(l, Owner::Process(p))]);
+        let free = |_: Protocol, _: IpAddr, _: u16| Probe::Free;
+        let view = check(
+            "demo",
+            &[planned("db", None, 5432)],
+            &Facts {
+                host: &host,
+                containers: &[],
+                probe: &free,
+            },
+        );
+        assert_eq!(view.ports[0].status, PortStatus::Conflict);
+        assert_eq!(
+            view.ports[0].stop_command, None,
+            "stopping Podman's forwarder breaks Podman"
+        );
+        assert!(
+            matches!(&view.ports[0].owner, Some(PortOwner::Unknown { detail }) if detail.contains("Podman"))
+        );
     }
 
     #[test]

@@ -115,6 +115,39 @@ impl<C: Connector> Sessions<C> {
         id.is_some_and(|id| self.close(id))
     }
 
+    /// The other open stacks that publish host ports this one publishes too, as sentences:
+    /// "luminai and primehub both publish 80, 443 and 6379: only one of them can run at a time,
+    /// unless one moves (Ports)". Said when a stack opens, before anything runs.
+    pub fn shared_ports(&self, id: SessionId) -> Vec<String> {
+        use berth_compose::port_plan::{planned_ports, shared_host_ports};
+        let map = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, this)) = map.get(&id) else {
+            return Vec::new();
+        };
+        let (mine, name) = (planned_ports(&this.loaded().project), this.project_name());
+        let mut others: Vec<(String, Vec<u16>)> = map
+            .iter()
+            .filter(|(other, _)| **other != id)
+            .map(|(_, (_, s))| {
+                let theirs = planned_ports(&s.loaded().project);
+                (s.project_name(), shared_host_ports(&mine, &theirs))
+            })
+            .filter(|(_, ports)| !ports.is_empty())
+            .collect();
+        others.sort();
+        others
+            .into_iter()
+            .map(|(other, ports)| {
+                let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+                let list = match list.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    _ => list.join(""),
+                };
+                format!("{name} and {other} both publish {list}: only one of them can run at a time, unless one moves to free ports (Ports)")
+            })
+            .collect()
+    }
+
     pub fn ids(&self) -> Vec<SessionId> {
         let mut v: Vec<SessionId> = self
             .open
@@ -125,5 +158,60 @@ impl<C: Connector> Sessions<C> {
             .collect();
         v.sort();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connect::FakeConnector;
+    use berth_engine::fake::FakeEngine;
+
+    fn stack(root: &std::path::Path, name: &str, ports: &str) -> StackRequest {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("compose.yaml"),
+            format!("services:\n  web:\n    image: x\n    ports: [{ports}]\n"),
+        )
+        .expect("write");
+        StackRequest {
+            dir: Some(dir),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn opening_a_stack_says_which_open_stacks_want_its_host_ports() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let sessions: Sessions<FakeConnector> = Sessions::default();
+        let engine = FakeEngine::default();
+        let open = |req: StackRequest| {
+            let e = engine.clone();
+            sessions
+                .open(&req, || {
+                    OpenStack::open_with(&req, HashMap::new(), FakeConnector { engine: e })
+                })
+                .expect("opens")
+                .0
+        };
+        let luminai = open(stack(
+            tmp.path(),
+            "luminai",
+            "\"80:80\", \"6379:6379\", \"127.0.0.1:8000:8000\"",
+        ));
+        let primehub = open(stack(
+            tmp.path(),
+            "primehub",
+            "\"80:80\", \"6379:6379\", \"127.0.0.2:8000:8000\", \"3306:3306\"",
+        ));
+        let other = open(stack(tmp.path(), "other", "\"9000:9000\""));
+        assert_eq!(
+            sessions.shared_ports(primehub),
+            ["primehub and luminai both publish 80 and 6379: only one of them can run at a time, unless one moves to free ports (Ports)"],
+            "127.0.0.1:8000 and 127.0.0.2:8000 do not collide"
+        );
+        assert_eq!(sessions.shared_ports(luminai).len(), 1);
+        assert!(sessions.shared_ports(other).is_empty());
     }
 }

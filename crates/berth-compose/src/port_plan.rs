@@ -135,6 +135,21 @@ pub fn in_stack_conflicts(ports: &[PlannedPort]) -> Vec<(usize, usize)> {
     out
 }
 
+/// The host ports two stacks both publish in a way that collides, sorted, each once.
+pub fn shared_host_ports(a: &[PlannedPort], b: &[PlannedPort]) -> Vec<u16> {
+    let mut v: Vec<u16> = a
+        .iter()
+        .filter(|p| {
+            b.iter()
+                .any(|q| p.collides(q.scope, q.host_port, &q.protocol))
+        })
+        .map(|p| p.host_port)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// The first port above `wanted` (then below it) for which `taken` says no: 5432 → 5433.
 pub fn next_free(wanted: u16, mut taken: impl FnMut(u16) -> bool) -> Option<u16> {
     let up = (u32::from(wanted) + 1..=u32::from(u16::MAX))

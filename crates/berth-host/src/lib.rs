@@ -7,6 +7,7 @@ pub mod probe;
 mod procfs;
 #[cfg(target_os = "linux")]
 mod sockdiag;
+pub mod windows;
 
 pub use listeners::{HostFacts, Listener, Owner, ProcessInfo, Protocol};
 pub use probe::{bind_probe, Probe};

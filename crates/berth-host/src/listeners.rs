@@ -55,6 +55,22 @@ pub struct ProcessInfo {
 }
 
 impl ProcessInfo {
+    /// What a port forwarder of a container engine is ("Podman's port forwarder"): such a
+    /// process holds ports for containers, and stopping it is not the fix.
+    pub fn forwarder(&self) -> Option<&'static str> {
+        Some(match self.name.as_str() {
+            "docker-proxy" => "Docker's port proxy",
+            "com.docker.backend" | "com.docker.backe" | "vpnkit" | "vpnkit-bridge" => {
+                "Docker Desktop's port forwarder"
+            }
+            "gvproxy" | "rootlessport" | "rootlessport-ch" | "slirp4netns" => {
+                "Podman's port forwarder"
+            }
+            "rootlesskit" | "rootlesskit-dock" => "rootless Docker's port forwarder",
+            _ => return None,
+        })
+    }
+
     /// The command a person runs to stop it: the unit's when there is one (a killed service
     /// would come back), else a kill of the PID.
     pub fn stop_command(&self) -> Vec<String> {

@@ -55,7 +55,9 @@ pub async fn open_stack(
     let req = request(&dir);
     let (session, stack) = sessions.open(&req, || berth_api::OpenStack::open(&req, env()))?;
     stack.watch_files()?;
-    let (view, diagram) = stack.views();
+    let (mut view, diagram) = stack.views();
+    // Said before anything runs: two open stacks that want the same host ports.
+    view.warnings.extend(sessions.shared_ports(session));
     store
         .remember_stack(&dir, &view.project, now())
         .await

@@ -101,8 +101,17 @@ impl<C: Connector> OpenStack<C> {
                 self.refuse_port_conflicts(services).await?;
             }
             for args in &plan {
-                self.compose_args_run(args, action, &mut on_line, &mut stop)
-                    .await?;
+                if let Err(e) = self
+                    .compose_args_run(args, action, &mut on_line, &mut stop)
+                    .await
+                {
+                    // A port taken after the check (or with it skipped): compose names only the
+                    // address, the check names who holds it.
+                    if matches!(e.detail, Some(ErrorDetail::PortInUse { .. })) {
+                        self.refuse_port_conflicts(services).await?;
+                    }
+                    return Err(e);
+                }
             }
             let status = match action {
                 Action::Up { .. } => {

@@ -440,3 +440,48 @@ fn a_root_listener_seen_by_another_user_is_said_to_be_hidden() {
         "the user is still named: {detail}"
     );
 }
+
+#[test]
+fn a_port_taken_behind_the_checks_back_comes_back_with_its_owner_named() {
+    require_engine();
+    let _engine = berth_testkit::shared();
+    let port = free_local_port();
+    let holder = hold("tcp", "127.0.0.1", port);
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  web:\n    image: berth-fixture/busybox:1\n    command: [\"sleep\", \"600\"]\n    init: true\n    ports: [\"127.0.0.1:{port}:80\"]\n"),
+    )
+    .expect("write");
+    let project = format!("berthportsrace{}", std::process::id());
+    struct Down(String, std::path::PathBuf);
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = Command::new("docker")
+                .args(["compose", "-p", &self.0, "--project-directory"])
+                .arg(&self.1)
+                .args(["down", "-t", "0"])
+                .output();
+        }
+    }
+    let _down = Down(project.clone(), dir.path().to_path_buf());
+    // Skipping the check stands for a port taken between the check and compose binding it.
+    let o = berth_as(
+        &["up", "-p", &project, "--skip-port-check"],
+        dir.path(),
+        data.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(6),
+        "compose's bind failure is the typed port conflict: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!("held by python3 (PID {})", holder.0.id())),
+        "with the owner filled in: {}",
+        stderr(&o)
+    );
+}
