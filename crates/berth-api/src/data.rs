@@ -51,13 +51,43 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub(crate) fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
+    // A fresh file of this process, never one that was there (a planted link would redirect it).
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// Creates `dir` (and its parents) readable by this user only.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Whether `path` belongs to this user and nobody else can write to it: Berth passes a stack's
+/// override to compose (which can mount anything), so one that another user could have put
+/// there is ignored.
+pub(crate) fn private_to_me(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .is_ok_and(|m| m.uid() == rustix::process::getuid().as_raw() && m.mode() & 0o022 == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.exists()
+    }
 }
 
 #[cfg(test)]

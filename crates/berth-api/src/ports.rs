@@ -100,18 +100,14 @@ impl PortsView {
 }
 
 /// The facts a check compares the plan with.
-pub(crate) struct Facts<'a, H: HostFacts> {
-    pub host: &'a H,
+pub(crate) struct Facts<'a> {
+    pub host: &'a dyn HostFacts,
     /// Every container the engine has (empty when it does not answer).
     pub containers: &'a [ContainerInfo],
     pub probe: &'a dyn Fn(Protocol, IpAddr, u16) -> Probe,
 }
 
-pub(crate) fn check(
-    project: &str,
-    planned: &[PlannedPort],
-    facts: &Facts<'_, impl HostFacts>,
-) -> PortsView {
+pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -> PortsView {
     let listeners = facts.host.listeners().unwrap_or_default();
     let running: Vec<&ContainerInfo> = facts
         .containers
@@ -123,13 +119,28 @@ pub(crate) fn check(
             )
         })
         .collect();
+    // This service's own container holds its port: ours. Any other holder (another stack, or
+    // an orphan of this project whose service was renamed) wins over it, since compose will
+    // fail on that one.
+    let own = |c: &ContainerInfo, p: &PlannedPort| {
+        c.project.as_deref() == Some(project) && c.service.as_deref() == Some(p.service.as_str())
+    };
     let container_at = |p: &PlannedPort| {
-        running.iter().copied().find(|c| {
-            c.ports.iter().any(|q| {
-                Scope::parse(Some(&q.host_ip))
-                    .is_some_and(|s| p.collides(s, q.host_port, &q.protocol))
+        let holders: Vec<&ContainerInfo> = running
+            .iter()
+            .copied()
+            .filter(|c| {
+                c.ports.iter().any(|q| {
+                    Scope::parse(Some(&q.host_ip))
+                        .is_some_and(|s| p.collides(s, q.host_port, &q.protocol))
+                })
             })
-        })
+            .collect();
+        holders
+            .iter()
+            .copied()
+            .find(|c| !own(c, p))
+            .or(holders.first().copied())
     };
     let listeners_at = |p: &PlannedPort| -> Vec<&Listener> {
         listeners
@@ -139,7 +150,13 @@ pub(crate) fn check(
     };
     // Owners are looked up only for the sockets in the way: walking every process's file
     // descriptors is the costly part.
-    let in_way: Vec<Listener> = planned.iter().flat_map(listeners_at).cloned().collect();
+    // Kernel sockets (nfsd, rpc) have inode 0 and no process: nothing to look up.
+    let in_way: Vec<Listener> = planned
+        .iter()
+        .flat_map(listeners_at)
+        .filter(|l| l.inode != 0)
+        .cloned()
+        .collect();
     let owners = facts.host.owners(&in_way);
     let duplicates: HashMap<usize, usize> =
         port_plan::in_stack_conflicts(planned).into_iter().collect();
@@ -166,7 +183,7 @@ pub(crate) fn check(
                 service: planned[j].service.clone(),
             });
         } else if let Some(c) = container {
-            if c.project.as_deref() == Some(project) {
+            if own(c, p) {
                 check.status = PortStatus::Ours;
             } else {
                 check.status = PortStatus::Conflict;
@@ -233,6 +250,14 @@ pub(crate) fn check(
     let mut chosen: Vec<(String, u16)> = Vec::new();
     for (i, p) in planned.iter().enumerate() {
         if out[i].status != PortStatus::Conflict {
+            continue;
+        }
+        // One service publishing a host port twice: a remap of that port moves both mappings,
+        // so no port is offered; the file has to change.
+        if matches!(&out[i].owner, Some(PortOwner::Stack { service }) if *service == p.service) {
+            let (held_by, stop) = holder(&out[i]);
+            out[i].message = sentence(&out[i], &held_by, stop);
+            out[i].held_by = held_by;
             continue;
         }
         let protocol = Protocol::parse(&p.protocol).unwrap_or(Protocol::Tcp);
@@ -513,6 +538,43 @@ mod tests {
             view.ports[3].suggestion.clone(),
         );
         assert_ne!(s2, s3, "two suggestions never pick the same port");
+    }
+
+    #[test]
+    fn an_orphan_of_a_renamed_service_is_no_ours_and_a_port_twice_in_one_service_gets_no_remap() {
+        let host = Table(vec![]);
+        let free = |_: Protocol, _: IpAddr, _: u16| Probe::Free;
+        let mut orphan = ContainerInfo::for_test("o1", "web", 1, RunState::Running);
+        orphan.project = Some("demo".into());
+        orphan.ports = vec![PublishedPort::new("0.0.0.0", 8080, 80, "tcp")];
+        let view = check(
+            "demo",
+            &[
+                planned("api", None, 8080),
+                planned("db", None, 9000),
+                planned("db", None, 9000),
+            ],
+            &Facts {
+                host: &host,
+                containers: &[orphan],
+                probe: &free,
+            },
+        );
+        assert_eq!(
+            view.ports[0].status,
+            PortStatus::Conflict,
+            "web was renamed to api: its old container still holds 8080"
+        );
+        assert_eq!(
+            view.ports[1].owner,
+            Some(PortOwner::Stack {
+                service: "db".into()
+            })
+        );
+        assert_eq!(
+            view.ports[1].suggestion, None,
+            "a remap of 9000 would move both mappings"
+        );
     }
 
     #[test]

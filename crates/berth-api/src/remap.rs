@@ -50,10 +50,30 @@ fn files_of(env: &HashMap<String, String>, project: &Project) -> StackFiles {
     }
 }
 
-/// The Berth override of a project loaded without it, when there is one.
-pub(crate) fn override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathBuf> {
-    let f = files_of(env, project).override_file;
-    f.is_file().then_some(f)
+/// The Berth override of a project loaded without it, when it has remaps. The file is made
+/// again from the remap list and the files as they are now, so an edit of the project (a port
+/// added, a `${PORT}` changed, a profile turned on) is never hidden behind an old copy of its
+/// port list.
+fn override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathBuf> {
+    let files = files_of(env, project);
+    let dir = files.override_file.parent()?;
+    if !crate::data::private_to_me(dir) {
+        return None;
+    }
+    let list = read_remaps(&files.remaps);
+    let text = port_plan::remap_override(project, &as_remaps(&list));
+    if text.is_empty() {
+        return None;
+    }
+    if std::fs::read_to_string(&files.override_file)
+        .ok()
+        .as_deref()
+        != Some(text.as_str())
+        && write_atomic(&files.override_file, &text).is_err()
+    {
+        return None;
+    }
+    Some(files.override_file)
 }
 
 /// Loads the stack with its Berth override as the last file.
@@ -172,21 +192,26 @@ fn save(
     let internal =
         |e: std::io::Error| ApiError::internal(format!("cannot write Berth's remap files: {e}"));
     let text = port_plan::remap_override(project, &as_remaps(&list));
-    if text.is_empty() {
-        for f in [&files.override_file, &files.remaps] {
-            match std::fs::remove_file(f) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(internal(e)),
-                _ => {}
-            }
-        }
+    let remove = |f: &PathBuf| match std::fs::remove_file(f) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(internal(e)),
+        _ => Ok(()),
+    };
+    // The list is the truth (every load makes the override again from it); the override is
+    // written now too, so that it can be shown at once.
+    if list.is_empty() {
+        remove(&files.override_file)?;
+        remove(&files.remaps)?;
     } else {
-        // The override first: a crash between the two leaves the old list, which rewrites it.
-        write_atomic(&files.override_file, &text).map_err(internal)?;
         write_atomic(
             &files.remaps,
             &serde_json::to_string_pretty(&list).unwrap_or_default(),
         )
         .map_err(internal)?;
+        if text.is_empty() {
+            remove(&files.override_file)?; // every remapped service is off in these profiles
+        } else {
+            write_atomic(&files.override_file, &text).map_err(internal)?;
+        }
     }
     Ok(view(project, files, list))
 }
@@ -249,9 +274,12 @@ fn references(project: &Project, remaps: &[RemapEntry]) -> Vec<String> {
             for (n, line) in text.lines().enumerate() {
                 if mentions(line, r.from) {
                     // The name only: the value may hold a password (postgres://u:p@localhost:5432).
-                    let key = line.split('=').next().unwrap_or_default().trim();
+                    let key = match line.split_once('=') {
+                        Some((k, _)) => format!("{} ", k.trim()),
+                        None => String::new(), // a continuation line: no name to give
+                    };
                     out.push(format!(
-                        "{}:{}: {key} still names port {} (now {})",
+                        "{}:{}: {key}still names port {} (now {})",
                         env_file.display(),
                         n + 1,
                         r.from,

@@ -2,12 +2,24 @@
 
 use berth_compose::port_plan::planned_ports;
 use berth_engine::Engine;
-use berth_host::{bind_probe, ProcFs};
+use berth_host::{bind_probe, HostFacts, Listener, Owner, Probe, ProcFs};
 
 use super::OpenStack;
 use crate::connect::Connector;
 use crate::error::{ApiError, ErrorCode, ErrorDetail};
 use crate::ports::{check, Facts, PortsView};
+
+/// No host facts: for an engine on another machine.
+struct NoHost;
+
+impl HostFacts for NoHost {
+    fn listeners(&self) -> std::io::Result<Vec<Listener>> {
+        Ok(Vec::new())
+    }
+    fn owners(&self, _: &[Listener]) -> std::collections::HashMap<u64, Owner> {
+        Default::default()
+    }
+}
 
 impl<C: Connector> OpenStack<C> {
     /// Every host port the stack publishes (those of `services` when some are named), checked
@@ -23,16 +35,25 @@ impl<C: Connector> OpenStack<C> {
             Ok(e) => e.project_containers(None).await.unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        let host = ProcFs::default();
-        check(
-            &loaded.project.name,
-            &planned,
-            &Facts {
-                host: &host,
+        // A remote engine (tcp://, ssh://) publishes on its own machine: this host's sockets
+        // say nothing about it, so only its containers are compared.
+        let local = self
+            .endpoint()
+            .is_none_or(|e| e.host.starts_with("unix://") || e.host.starts_with("npipe://"));
+        let facts = if local {
+            Facts {
+                host: &ProcFs::default() as &dyn HostFacts,
                 containers: &containers,
                 probe: &bind_probe,
-            },
-        )
+            }
+        } else {
+            Facts {
+                host: &NoHost as &dyn HostFacts,
+                containers: &containers,
+                probe: &|_, _, _| Probe::Free,
+            }
+        };
+        check(&loaded.project.name, &planned, &facts)
     }
 
     /// The check Up runs first: a refusal naming each owner and the fixes.

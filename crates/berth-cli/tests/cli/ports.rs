@@ -485,3 +485,57 @@ fn a_port_taken_behind_the_checks_back_comes_back_with_its_owner_named() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_remap_follows_later_edits_of_the_files_and_an_override_others_could_write_is_ignored() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("compose.yaml");
+    let (a, b, c) = (free_local_port(), free_local_port(), free_local_port());
+    std::fs::write(
+        &file,
+        format!("services:\n  web:\n    image: x\n    ports: [\"127.0.0.1:{a}:80\"]\n"),
+    )
+    .expect("write");
+    let remap = berth_as(
+        &["ports", "--remap", &format!("web:{a}={b}"), "--json"],
+        dir.path(),
+        data.path(),
+    );
+    assert!(remap.status.success(), "{}", stderr(&remap));
+    let override_file = port_json(&remap)["override_file"]
+        .as_str()
+        .expect("file")
+        .to_owned();
+    let published = || -> Vec<u64> {
+        let o = berth_as(&["inspect", "--json"], dir.path(), data.path());
+        let v: Value = serde_json::from_slice(&o.stdout).expect("inspect JSON");
+        v["services"][0]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .filter_map(|p| p["host_port"].as_u64())
+            .collect()
+    };
+    assert_eq!(
+        published(),
+        [u64::from(b)],
+        "inspect shows the remapped port"
+    );
+    // A port added to the file after the remap is not hidden by the override's old list.
+    std::fs::write(&file, format!("services:\n  web:\n    image: x\n    ports: [\"127.0.0.1:{a}:80\", \"127.0.0.1:{c}:81\"]\n")).expect("write");
+    assert_eq!(
+        published(),
+        [u64::from(b), u64::from(c)],
+        "the override is made again from the files as they are"
+    );
+    // A stack folder other users can write to: its override is not passed to compose.
+    use std::os::unix::fs::PermissionsExt;
+    let stack_dir = Path::new(&override_file).parent().expect("dir");
+    std::fs::set_permissions(stack_dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    assert_eq!(
+        published(),
+        [u64::from(a), u64::from(c)],
+        "an override that others could have written is ignored"
+    );
+}
