@@ -254,12 +254,8 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
         }
         // One service publishing a host port twice: a remap of that port moves both mappings,
         // so no port is offered; the file has to change.
-        if matches!(&out[i].owner, Some(PortOwner::Stack { service }) if *service == p.service) {
-            let (held_by, stop) = holder(&out[i]);
-            out[i].message = sentence(&out[i], &held_by, stop);
-            out[i].held_by = held_by;
-            continue;
-        }
+        let twice =
+            matches!(&out[i].owner, Some(PortOwner::Stack { service }) if *service == p.service);
         let protocol = Protocol::parse(&p.protocol).unwrap_or(Protocol::Tcp);
         let taken = |port: u16| {
             planned
@@ -281,7 +277,10 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
                     .into_iter()
                     .any(|a| (facts.probe)(protocol, a, port) == Probe::InUse)
         };
-        if let Some(free) = port_plan::next_free(p.host_port, taken) {
+        if let Some(free) = (!twice)
+            .then(|| port_plan::next_free(p.host_port, taken))
+            .flatten()
+        {
             chosen.push((p.protocol.clone(), free));
             out[i].suggestion = Some(PortSuggestion { host_port: free });
         }

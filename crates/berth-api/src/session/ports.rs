@@ -40,18 +40,11 @@ impl<C: Connector> OpenStack<C> {
         let local = self
             .endpoint()
             .is_none_or(|e| e.host.starts_with("unix://") || e.host.starts_with("npipe://"));
-        let facts = if local {
-            Facts {
-                host: &ProcFs::default() as &dyn HostFacts,
-                containers: &containers,
-                probe: &bind_probe,
-            }
-        } else {
-            Facts {
-                host: &NoHost as &dyn HostFacts,
-                containers: &containers,
-                probe: &|_, _, _| Probe::Free,
-            }
+        let (procfs, remote_probe) = (ProcFs::default(), |_, _, _| Probe::Free);
+        let facts = Facts {
+            host: if local { &procfs } else { &NoHost },
+            containers: &containers,
+            probe: if local { &bind_probe } else { &remote_probe },
         };
         check(&loaded.project.name, &planned, &facts)
     }

@@ -23,6 +23,24 @@ pub fn berth(args: &[&str], cwd: &Path) -> Output {
         .expect("run berth")
 }
 
+/// Runs `berth` as the live tests need it: a clean environment with the caller's HOME (compose
+/// reads its config there) and, when given, Berth's data folder, so remaps stay in the test.
+pub fn berth_with(args: &[&str], cwd: &Path, data: Option<&Path>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "HOME",
+            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
+        );
+    if let Some(d) = data {
+        c.env("BERTH_DATA_DIR", d);
+    }
+    c.output().expect("run berth")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

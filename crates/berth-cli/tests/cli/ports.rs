@@ -63,18 +63,22 @@ fn hold(proto: &str, host: &str, port: u16) -> Held {
 }
 
 fn berth_as(args: &[&str], dir: &Path, data: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "HOME",
-            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
-        )
-        .env("BERTH_DATA_DIR", data)
-        .output()
-        .expect("run berth")
+    crate::berth_with(args, dir, Some(data))
+}
+
+/// Takes compose projects down (`-p NAME --project-directory DIR`) whatever happens to the test.
+struct ComposeDown(Vec<(String, std::path::PathBuf)>);
+
+impl Drop for ComposeDown {
+    fn drop(&mut self) {
+        for (p, d) in &self.0 {
+            let _ = Command::new("docker")
+                .args(["compose", "-p", p, "--project-directory"])
+                .arg(d)
+                .args(["down", "-t", "0"])
+                .output();
+        }
+    }
 }
 
 fn port_json(o: &Output) -> Value {
@@ -224,19 +228,7 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
     .expect("write");
     let other_name = format!("berthportsother{}", std::process::id());
     let mine_name = format!("berthportsmine{}", std::process::id());
-    struct Down(Vec<(String, std::path::PathBuf)>);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            for (p, d) in &self.0 {
-                let _ = Command::new("docker")
-                    .args(["compose", "-p", p, "--project-directory"])
-                    .arg(d)
-                    .args(["down", "-t", "0"])
-                    .output();
-            }
-        }
-    }
-    let _down = Down(vec![
+    let _down = ComposeDown(vec![
         (other_name.clone(), other.path().to_path_buf()),
         (mine_name.clone(), mine.path().to_path_buf()),
     ]);
@@ -455,17 +447,7 @@ fn a_port_taken_behind_the_checks_back_comes_back_with_its_owner_named() {
     )
     .expect("write");
     let project = format!("berthportsrace{}", std::process::id());
-    struct Down(String, std::path::PathBuf);
-    impl Drop for Down {
-        fn drop(&mut self) {
-            let _ = Command::new("docker")
-                .args(["compose", "-p", &self.0, "--project-directory"])
-                .arg(&self.1)
-                .args(["down", "-t", "0"])
-                .output();
-        }
-    }
-    let _down = Down(project.clone(), dir.path().to_path_buf());
+    let _down = ComposeDown(vec![(project.clone(), dir.path().to_path_buf())]);
     // Skipping the check stands for a port taken between the check and compose binding it.
     let o = berth_as(
         &["up", "-p", &project, "--skip-port-check"],

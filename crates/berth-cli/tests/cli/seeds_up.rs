@@ -37,17 +37,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn berth_in(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "HOME",
-            std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
-        )
-        .output()
-        .expect("run berth")
+    crate::berth_with(args, dir, None)
 }
 
 fn text(o: &Output) -> String {
@@ -314,18 +304,9 @@ fn primehub_beside_luminai_is_refused_naming_it_then_remapped_and_green() {
     copy_dir(&repo_root().join("tests/fixtures/primehub"), &prime);
     luminai_certificate(&lum);
     let run = |dir: &Path, project: &str, cmd: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
-        c.args(cmd)
-            .args(["-p", project])
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env(
-                "HOME",
-                std::env::var("HOME").unwrap_or_else(|_| "/root".into()),
-            )
-            .env("BERTH_DATA_DIR", &data);
-        c.output().expect("run berth")
+        let mut args = cmd.to_vec();
+        args.extend(["-p", project]);
+        crate::berth_with(&args, dir, Some(&data))
     };
     let _down = [
         Down {
