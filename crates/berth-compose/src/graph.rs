@@ -527,8 +527,9 @@ struct NginxPass {
     text: String,
 }
 
-/// Statements of an nginx config as (words, line of the first word), with comments removed.
-fn nginx_statements(text: &str) -> Vec<(Vec<String>, u32, char)> {
+/// Statements of an nginx config as (words, line of the first word, the `;`, `{` or `}` that
+/// ends it), with comments removed. Shared with the TLS plan, which reads the same files.
+pub(crate) fn nginx_statements(text: &str) -> Vec<(Vec<String>, u32, char)> {
     let mut out = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
