@@ -127,7 +127,7 @@ pub fn terminators(project: &Project) -> Vec<Terminator> {
                 service: name.clone(),
                 kind: TerminatorKind::Nginx,
                 evidence: server.evidence,
-                listen_port: server.port,
+                listen_port: server.listen.port,
                 host_ports: host_ports(project, svc, &server.listen),
                 server_names: server.server_names,
                 cert: place(&server.cert),
@@ -399,7 +399,6 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TlsServer {
     evidence: String,
-    port: u16,
     listen: Listen,
     server_names: Vec<String>,
     cert: Option<String>,
@@ -545,7 +544,6 @@ fn server(block: &[Stmt], parent: &Inherited, shown: &[String], out: &mut Vec<Tl
                 .first()
                 .map(|(_, _, e)| e.clone())
                 .unwrap_or_default(),
-            port,
             listen: Listen { port, addr },
             server_names: server_names.clone(),
             cert: here.cert.clone(),
@@ -796,7 +794,7 @@ mod tests {
     fn listeners(servers: &[TlsServer]) -> Vec<(u16, Option<&str>, &str)> {
         servers
             .iter()
-            .map(|s| (s.port, s.listen.addr.as_deref(), s.evidence.as_str()))
+            .map(|s| (s.listen.port, s.listen.addr.as_deref(), s.evidence.as_str()))
             .collect()
     }
 
@@ -882,7 +880,7 @@ http {
 ";
         let got: Vec<(u16, Option<String>, Option<String>)> = one_file(conf)
             .into_iter()
-            .map(|s| (s.port, s.cert, s.key))
+            .map(|s| (s.listen.port, s.cert, s.key))
             .collect();
         let some = |s: &str| Some(s.to_owned());
         assert_eq!(
@@ -1096,7 +1094,7 @@ http {
         )];
         let ports: Vec<u16> = nginx_servers(&files, &shown, &mounts)
             .iter()
-            .map(|s| s.port)
+            .map(|s| s.listen.port)
             .collect();
         assert_eq!(ports, vec![444, 443]);
     }

@@ -11,6 +11,7 @@ mod interpolation;
 mod merging;
 mod profiles;
 mod sources;
+mod tls_plan;
 mod v2_rules;
 mod volumes_ports;
 
