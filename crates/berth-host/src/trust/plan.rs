@@ -116,7 +116,13 @@ pub fn remove_plan(store: &Store, ca: &CaFile, elevation: Elevation) -> Vec<Argv
             let plan = match anchor_path(*flavor, ca) {
                 Some(anchor) => vec![
                     Argv::new("rm").args(["-f", "--"]).arg(anchor),
-                    refresh(*flavor),
+                    match flavor {
+                        // A plain run rebuilds the bundle but keeps the links /etc/ssl/certs had
+                        // to the removed file (and the hash link beside it): `--fresh` makes
+                        // them all anew.
+                        SystemFlavor::Debian => refresh(*flavor).arg("--fresh"),
+                        _ => refresh(*flavor),
+                    },
                 ],
                 None => vec![Argv::new("trust")
                     .args(["anchor", "--remove"])
@@ -248,7 +254,10 @@ mod tests {
         );
         assert_eq!(
             words(&remove_plan(&store, &ca(), Elevation::None)),
-            [w(&["rm", "-f", "--", &dst]), w(&["update-ca-certificates"])]
+            [
+                w(&["rm", "-f", "--", &dst]),
+                w(&["update-ca-certificates", "--fresh"])
+            ]
         );
         assert_eq!(
             query_plan(&store, &ca()),
