@@ -175,9 +175,14 @@ pub fn run(argv: &Argv, timeout: Duration) -> Result<RunOutput, SpawnError> {
         }
         let now = Instant::now();
         if now >= deadline {
-            // Already gone between try_wait and here is fine: kill then fails, wait reaps it.
-            let _ = child.kill();
-            let _ = child.wait();
+            // A program that became root (pkexec's, once the password is given) cannot be
+            // killed by us: it is left to end on its own, reaped by a thread rather than waited
+            // for here.
+            if child.kill().is_ok() {
+                let _ = child.wait();
+            } else {
+                thread::spawn(move || child.wait());
+            }
             return Err(SpawnError::TimedOut {
                 command: argv.to_string(),
                 after: timeout,

@@ -6,7 +6,9 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use super::plan::{install_plan, nss_create_plan, query_plan, remove_plan, Check, Elevation, Step};
+use super::plan::{
+    install_plan, nss_create_plan, nss_list, query_plan, remove_plan, Check, Elevation, Step,
+};
 use super::{pem_bodies, CaFile, NssOwner, Store, TrustError};
 use crate::spawn::{self, Argv, RunOutput, SpawnError};
 
@@ -64,9 +66,7 @@ pub fn remove(store: &Store, ca: &CaFile, elevation: Elevation) -> Result<(), Tr
         if !db.join("cert9.db").is_file() {
             return Ok(());
         }
-        let Check::NssListing { argv: list, .. } = query_plan(store, ca) else {
-            return Ok(());
-        };
+        let list = nss_list(db, ca);
         for _ in 0..NSS_MAX_SAME_NAME {
             let listed = spawn::run(&list, TOOL_TIMEOUT).map_err(|e| spawn_error(store, e))?;
             if !listed.success() {

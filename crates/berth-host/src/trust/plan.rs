@@ -155,7 +155,7 @@ pub fn query_plan(store: &Store, ca: &CaFile) -> Check {
             bundle: flavor.bundle().to_owned(),
         },
         Store::Nss { db, .. } => Check::NssListing {
-            argv: certutil(db).args(["-L", "-n"]).arg(ca.nickname()),
+            argv: nss_list(db, ca),
             fingerprint_sha256: ca.fingerprint_sha256().to_owned(),
         },
         // Evaluates the certificate against the user's trust settings: a self-signed root
@@ -179,6 +179,11 @@ pub fn nss_create_plan(db: &Path) -> Argv {
     certutil(db).args(["-N", "--empty-password"])
 }
 
+/// Lists the certificates under Berth's nickname; exits non-zero when there is none.
+pub(super) fn nss_list(db: &Path, ca: &CaFile) -> Argv {
+    certutil(db).args(["-L", "-n"]).arg(ca.nickname())
+}
+
 fn anchor_path(flavor: SystemFlavor, ca: &CaFile) -> Option<PathBuf> {
     flavor.anchor_dir().map(|d| d.join(ca.anchor_name()))
 }
@@ -191,10 +196,28 @@ fn refresh(flavor: SystemFlavor) -> Argv {
     }
 }
 
+/// Where the distributions install the tools the system plans run as root. pkexec would look a
+/// bare name up in the user's own PATH, where anything the user can write (`~/.local/bin`)
+/// could stand in for `install` and be run as root.
+const SYSTEM_TOOLS: [(&str, &str); 5] = [
+    ("install", "/usr/bin/install"),
+    // /bin, not /usr/bin: Debian releases before the /usr merge have rm only there.
+    ("rm", "/bin/rm"),
+    ("update-ca-certificates", "/usr/sbin/update-ca-certificates"),
+    ("update-ca-trust", "/usr/bin/update-ca-trust"),
+    ("trust", "/usr/bin/trust"),
+];
+
 fn elevate(argv: Argv, elevation: Elevation) -> Argv {
     match elevation {
         Elevation::None => argv,
-        Elevation::Pkexec => argv.run_through("pkexec"),
+        Elevation::Pkexec => {
+            let program = SYSTEM_TOOLS
+                .iter()
+                .find(|(name, _)| argv.program == *name)
+                .map_or(argv.program.clone(), |(_, path)| OsString::from(path));
+            Argv { program, ..argv }.run_through("pkexec")
+        }
     }
 }
 
@@ -328,11 +351,51 @@ mod tests {
             assert_eq!(elevated.len(), plain.len());
             for (e, p) in elevated.iter().zip(&plain) {
                 assert_eq!(e[0], "pkexec");
-                assert_eq!(e[1..], p[..]);
+                assert!(
+                    e[1].starts_with('/') && e[1].ends_with(&format!("/{}", p[0])),
+                    "{e:?}"
+                );
+                assert_eq!(e[2..], p[1..]);
             }
             let removed = words(&remove_plan(&store, &ca(), Elevation::Pkexec));
-            assert!(removed.iter().all(|a| a[0] == "pkexec"), "{removed:?}");
+            assert!(
+                removed
+                    .iter()
+                    .all(|a| a[0] == "pkexec" && a[1].starts_with('/')),
+                "{removed:?}"
+            );
         }
+        let dst = format!("/usr/local/share/ca-certificates/{ANCHOR}");
+        assert_eq!(
+            run_words(&install_plan(
+                &Store::System(SystemFlavor::Debian),
+                &ca(),
+                Elevation::Pkexec
+            )),
+            [
+                w(&[
+                    "pkexec",
+                    "/usr/bin/install",
+                    "-m",
+                    "0644",
+                    "--",
+                    "/tmp/berth ca.pem",
+                    &dst
+                ]),
+                w(&["pkexec", "/usr/sbin/update-ca-certificates"]),
+            ]
+        );
+        assert_eq!(
+            words(&remove_plan(
+                &Store::System(SystemFlavor::Debian),
+                &ca(),
+                Elevation::Pkexec
+            )),
+            [
+                w(&["pkexec", "/bin/rm", "-f", "--", &dst]),
+                w(&["pkexec", "/usr/sbin/update-ca-certificates", "--fresh"]),
+            ]
+        );
         let nss = Store::chromium(Path::new("/home/a"));
         let plan = run_words(&install_plan(&nss, &ca(), Elevation::Pkexec));
         assert_eq!(
