@@ -15,6 +15,14 @@ export BROWSER="$repo/tests/e2e/browser.sh"
 export BERTH_E2E_BROWSER_LOG="$(mktemp)"
 # The app keeps its SQLite store and WebKit data under here: a fresh, throwaway profile per run.
 export XDG_DATA_HOME="$(mktemp -d)"
+# xdg-open asks for the https handler before $BROWSER; with a real browser installed (the TLS
+# tests need Chromium) it would start that one. This profile's handler is the recording script.
+export XDG_CONFIG_HOME="$(mktemp -d)"
+mkdir -p "$XDG_DATA_HOME/applications"
+printf '[Desktop Entry]\nType=Application\nName=Berth e2e browser\nExec=%s %%u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n' \
+  "$BROWSER" > "$XDG_DATA_HOME/applications/berth-e2e-browser.desktop"
+printf '[Default Applications]\nx-scheme-handler/http=berth-e2e-browser.desktop\nx-scheme-handler/https=berth-e2e-browser.desktop\n' \
+  > "$XDG_CONFIG_HOME/mimeapps.list"
 if [ $# -gt 0 ]; then run=(node "$@"); else run=(node --test --test-concurrency=1 tests/e2e/); fi
 export BERTH_RUN="${run[*]}"
 xvfb-run -a -s "-screen 0 1400x900x24" bash -c '

@@ -15,6 +15,8 @@ need_pkgs=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool xclip xdg-utils
   # test helpers and benchmarks
   openssl curl hyperfine jq python3 python3-pip
+  # trusted local HTTPS: NSS's certutil (Chromium's and Firefox's stores) and a real browser
+  libnss3-tools chromium
 )
 
 missing=()

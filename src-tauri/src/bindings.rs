@@ -70,6 +70,7 @@ fn generated() -> String {
         decl::<PortSuggestion>(),
         decl::<RemapView>(),
         decl::<RemapEntry>(),
+        decl::<berth_api::WrittenOverride>(),
         decl::<crate::commands::terminal::TerminalEvent>(),
         decl::<crate::commands::terminal::OpenedTerminal>(),
     ];

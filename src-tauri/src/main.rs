@@ -75,6 +75,8 @@ fn main() {
             ports::port_remaps,
             ports::remap_port,
             ports::unremap_port,
+            ports::stop_port_holder,
+            ports::write_port_override,
             prefs::ui_prefs,
             prefs::save_ui_prefs,
             logs::open_logs,

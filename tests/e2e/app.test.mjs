@@ -324,32 +324,45 @@ test("a broken stack reads as a sentence naming the place and the fix, and the a
   }
 });
 
-test("Up with a host port taken opens the Ports view naming the process; Use the suggested port and the stack comes up green", async () => {
+test("Up with a host port taken asks first: the dialog names the process, the diagram marks the entry point, Use the suggested port and Up goes on to green", async () => {
   // A program of this machine on nginx's port, as a developer's own server would be.
   const holder = spawn("python3", ["-c", "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 18543)); s.listen(); print('ready', flush=True); time.sleep(600)"], { stdio: ["ignore", "pipe", "ignore"] });
   try {
     await new Promise((resolve) => holder.stdout.once("data", resolve));
     await click("#btn-up");
-    const row = '#ports-table tr[data-service="nginx"]';
-    const said = await until("the Ports view with nginx's port taken", async () =>
-      js(`const r = document.querySelector(arguments[0]); return r && r.dataset.status === "conflict" ? r.querySelector(".owner").textContent : false`, row), 60_000);
+    const item = '#port-preflight li[data-service="nginx"]';
+    const said = await until("the pre-flight dialog with nginx's port taken", async () =>
+      js(`return document.querySelector(arguments[0] + " .sentence")?.textContent ?? false`, item), 60_000);
     assert.match(said, new RegExp(`python3 \\(PID ${holder.pid}`), `the owner is named with its PID: ${said}`);
-    assert.equal(await js(`return document.querySelector("#nav-ports").getAttribute("aria-current")`), "page", "the refused Up switched to Ports");
-    assert.equal(await js(`return document.querySelectorAll("g.service").length`), 4);
-    const use = await js(`return document.querySelector(arguments[0] + " .use-port").textContent.trim()`, row);
+    assert.equal(await js(`return document.querySelectorAll("g.service.absent").length`), 4, "nothing was started");
+    const use = await js(`return document.querySelector(arguments[0] + " .use-port").textContent.trim()`, item);
     assert.equal(use, "Use 18544", "the next free port is offered");
-    await shot("ports-conflict");
-    await click(`${row} .use-port`);
-    await until("nginx moved to 18544, free", async () =>
-      js(`const r = document.querySelector('#ports-table tr[data-service="nginx"]'); return r?.dataset.port === "18544" && r.dataset.status === "free"`), 20_000);
-    assert.match(await js(`return document.getElementById("ports-override").textContent`), /published: "18544"/, "the override is shown");
-    await click("#btn-up");
+    assert.ok(await js(`return !!document.querySelector(arguments[0] + " .copy-stop")`, item), "a host process gets its stop command to copy, never a kill");
+    const mark = await until("the diagram's entry point marked taken", async () =>
+      js(`return document.querySelector('g.port[data-port-entry="nginx:18543"]')?.dataset.conflict ?? false`), 20_000);
+    assert.equal(mark, "taken");
+    await shot("ports-preflight");
+    await click(`${item} .use-port`);
+    // The dialog checks again, closes once nothing is in the way, and Up goes on by itself.
+    const left = await until("the dialog closed after the fix", async () =>
+      js(`const d = document.getElementById("port-preflight"); return d ? false : "closed"`), 30_000).catch(async (e) => {
+      throw new Error(`${e.message}; the dialog says: ${await js(`return document.getElementById("port-preflight")?.textContent`)}`);
+    });
+    assert.equal(left, "closed");
     await until("all green on the new port", async () => {
       const s = await statuses();
       return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
     }, 180_000);
+    assert.equal(await js(`return !!document.getElementById("port-preflight")`), false, "the dialog closed");
     const bound = execFileSync("docker", ["compose", "-p", project, "--project-directory", stackDir, "port", "nginx", "443"], { encoding: "utf8" }).trim();
     assert.equal(bound, "127.0.0.1:18544", "compose was given Berth's override");
+    await until("the entry point no longer marked", async () =>
+      !(await js(`return !!document.querySelector('g.port.conflict')`)), 20_000);
+    await click("#nav-ports");
+    await until("nginx on 18544, this stack's own", async () =>
+      js(`const r = document.querySelector('#ports-table tr[data-service="nginx"]'); return r?.dataset.port === "18544" && r.dataset.status === "ours"`), 20_000);
+    assert.match(await js(`return document.getElementById("ports-override").textContent`), /published: "18544"/, "the override is shown");
+    await shot("ports-remapped");
   } finally {
     holder.kill();
   }

@@ -4,6 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
   OpenedStack, OpenedTerminal, PortsView, RecentStackView, RemapView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
+  WrittenOverride,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -94,3 +95,7 @@ export const remapPort = (session: number, dir: string, service: string, from: n
   invoke<RemapView>("remap_port", { session, dir, service, from, to });
 export const unremapPort = (session: number, dir: string, service: string, port: number) =>
   invoke<RemapView>("unremap_port", { session, dir, service, port });
+export const stopPortHolder = (session: number, service: string, hostPort: number) =>
+  invoke<string>("stop_port_holder", { session, service, hostPort });
+export const writePortOverride = (session: number, dir: string) =>
+  invoke<WrittenOverride>("write_port_override", { session, dir });

@@ -3,7 +3,7 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "port_conflict" | "unknown_session" | "internal";
+export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "port_conflict" | "unknown_session" | "tls" | "internal";
 
 export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "port_conflicts", check: PortsView, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "other", sentence: string, };
 
@@ -79,7 +79,11 @@ export type NodeView = { name: string, role: string, sublabel: string, group: st
  */
 also_on: Array<string>, };
 
-export type PortNodeView = { service: string, index: number, label: string, };
+export type PortNodeView = { service: string, index: number, label: string, 
+/**
+ * The fixed host port, to show the port check's result on this entry point.
+ */
+host_port: number | null, };
 
 export type VolumeNodeView = { name: string, label: string, users: Array<string>, };
 
@@ -273,7 +277,12 @@ message: string,
  * For a host process, the command that stops it, for a person to copy (Berth never kills a
  * host process itself).
  */
-stop_command: string | null, };
+stop_command: string | null, 
+/**
+ * For a container of another compose stack whose folder is known, what Berth can stop
+ * with one click ("nginx of luminai"), through that stack's own `compose stop`.
+ */
+stop_holder: string | null, };
 
 export type PortStatus = "free" | "ours" | "conflict";
 
@@ -300,6 +309,8 @@ from: number,
  * The one Berth publishes instead.
  */
 to: number, };
+
+export type WrittenOverride = { path: string, message: string, };
 
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 

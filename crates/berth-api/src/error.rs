@@ -29,6 +29,9 @@ pub enum ErrorCode {
     PortConflict,
     /// No open stack has that session id (closed, or the app restarted).
     UnknownSession,
+    /// A certificate step failed (the CA, a trust store, a certificate file, a handshake);
+    /// the message names the step.
+    Tls,
     Internal,
 }
 

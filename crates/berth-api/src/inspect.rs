@@ -337,6 +337,8 @@ pub struct PortNodeView {
     pub service: String,
     pub index: u32,
     pub label: String,
+    /// The fixed host port, to show the port check's result on this entry point.
+    pub host_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -399,6 +401,7 @@ fn diagram_of(project: &Project, graph: &Graph) -> DiagramView {
                 service: p.service,
                 index: p.index as u32,
                 label: p.label,
+                host_port: p.host_port,
             })
             .collect(),
         volumes: m

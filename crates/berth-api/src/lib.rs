@@ -34,7 +34,10 @@ pub use inspect::{
     VolumeNodeView, VolumeView,
 };
 pub use ports::{PortCheck, PortOwner, PortStatus, PortSuggestion, PortsView};
-pub use remap::{remap, remaps, unremap, RemapEntry, RemapView, OVERRIDE_NAME};
+pub use remap::{
+    remap, remaps, unremap, write_override_to_project, RemapEntry, RemapView, WrittenOverride,
+    OVERRIDE_NAME,
+};
 pub use session::{
     ActionOutcome, EndpointView, EngineView, Loaded, ModelState, OpenStack, ServiceUsage,
     StatusView, Terminal, TerminalControl, TerminalInfo, SHELLS,

@@ -77,6 +77,9 @@ pub struct PortCheck {
     /// For a host process, the command that stops it, for a person to copy (Berth never kills a
     /// host process itself).
     pub stop_command: Option<String>,
+    /// For a container of another compose stack whose folder is known, what Berth can stop
+    /// with one click ("nginx of luminai"), through that stack's own `compose stop`.
+    pub stop_holder: Option<String>,
 }
 
 impl PortsView {
@@ -145,7 +148,13 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
     let listeners_at = |p: &PlannedPort| -> Vec<&Listener> {
         listeners
             .iter()
-            .filter(|l| p.collides(Scope::of(l.addr), l.port, l.protocol.name()))
+            .filter(|l| {
+                p.collides(
+                    Scope::of_listener(l.addr, l.v6only),
+                    l.port,
+                    l.protocol.name(),
+                )
+            })
             .collect()
     };
     // Owners are looked up only for the sockets in the way: walking every process's file
@@ -175,6 +184,7 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
             held_by: String::new(),
             message: String::new(),
             stop_command: None,
+            stop_holder: None,
         };
         let container = container_at(p);
         if let Some(&j) = duplicates.get(&i) {
@@ -187,11 +197,21 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
                 check.status = PortStatus::Ours;
             } else {
                 check.status = PortStatus::Conflict;
+                let stack_dir = c
+                    .labels
+                    .get("com.docker.compose.project.working_dir")
+                    .cloned();
+                if let (Some(theirs), Some(service), Some(_)) = (&c.project, &c.service, &stack_dir)
+                {
+                    if theirs != project {
+                        check.stop_holder = Some(format!("{service} of {theirs}"));
+                    }
+                }
                 check.owner = Some(PortOwner::Container {
                     container: c.name.clone(),
                     project: c.project.clone(),
                     service: c.service.clone(),
-                    stack_dir: c.labels.get("com.docker.compose.project.working_dir").cloned(),
+                    stack_dir,
                 });
             }
         } else if let Some(l) = listeners_at(p)
@@ -374,9 +394,13 @@ fn holder(c: &PortCheck) -> (String, Option<String>) {
                 (Some(p), Some(s)) => format!("container {container} (service {s} of stack {p})"),
                 _ => format!("container {container}"),
             },
-            Some(match project {
-                Some(p) => format!("stop stack {p} (`berth down` in its folder)"),
-                None => format!("stop it with `docker stop {container}`"),
+            Some(match (project, &c.stop_holder) {
+                (Some(_), Some(_)) => format!(
+                    "stop it with `berth ports --stop-holder {}:{}`",
+                    c.service, c.host_port
+                ),
+                (Some(p), None) => format!("stop stack {p} (`berth down` in its folder)"),
+                (None, _) => format!("stop it with `docker stop {container}`"),
             }),
         ),
         Some(PortOwner::Stack { service }) if *service == c.service => {
@@ -429,6 +453,7 @@ mod tests {
                 port: 5432,
                 uid: 108,
                 inode: 7,
+                v6only: false,
             },
             Owner::Process(ProcessInfo {
                 pid: 812,

@@ -183,6 +183,75 @@ pub fn unremap(
     save(&project, &files, list)
 }
 
+/// Berth's override written into the project, where compose reads it by itself.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct WrittenOverride {
+    pub path: String,
+    pub message: String,
+}
+
+/// Writes the stack's override into the project as its compose override file (for a team to
+/// share, or to use without Berth), then drops Berth's own remaps, which the file now holds.
+/// Refused where compose would not read the file by itself (a `-f` or `COMPOSE_FILE` list),
+/// and where the project has an override file already: Berth never rewrites a user's file.
+pub fn write_override_to_project(
+    req: &StackRequest,
+    env: HashMap<String, String>,
+) -> Result<WrittenOverride, ApiError> {
+    let project = plain(req, &env)?;
+    let files = files_of(&env, &project);
+    let list = read_remaps(&files.remaps);
+    let content = port_plan::remap_override(&project, &as_remaps(&list));
+    if list.is_empty() || content.is_empty() {
+        return Err(ApiError::invalid_input(
+            "no host port of the active services is remapped: there is no override to write",
+        ));
+    }
+    if !req.files.is_empty() || env.get("COMPOSE_FILE").is_some_and(|v| !v.is_empty()) {
+        return Err(ApiError::invalid_input(format!(
+            "{} is loaded from a -f/COMPOSE_FILE list, so compose would not read an override file by itself; add Berth's override ({}) to that list instead",
+            project.name,
+            files.override_file.display()
+        )));
+    }
+    let Some(base) = project.files.first() else {
+        return Err(ApiError::internal("the project was loaded from no file"));
+    };
+    if let Some(existing) = project.files.get(1) {
+        return Err(ApiError::invalid_input(format!(
+            "{} exists already and Berth does not rewrite it; copy Berth's override into it:\n{content}",
+            existing.display()
+        )));
+    }
+    // Compose v1 reads only docker-compose.override.yml beside docker-compose.yml; v2 reads
+    // either name, so the v1 one is kept for a project that uses the v1 file name.
+    let name = match base.file_name().and_then(|n| n.to_str()) {
+        Some(n) if n.starts_with("docker-compose") => "docker-compose.override.yml",
+        _ => OVERRIDE_NAME,
+    };
+    let target = base.with_file_name(name);
+    if target.exists() {
+        return Err(ApiError::invalid_input(format!(
+            "{} exists already and Berth does not rewrite it",
+            target.display()
+        )));
+    }
+    let text = format!(
+        "# Written by Berth: host ports moved off ports taken on this machine ({}).\n# Delete this file to publish the ports the other compose files name.\n{content}",
+        describe(&list)
+    );
+    write_atomic(&target, &text)
+        .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", target.display())))?;
+    save(&project, &files, Vec::new())?;
+    Ok(WrittenOverride {
+        message: format!(
+            "Wrote {}: compose reads the moved ports from the project now, and Berth's own remaps are dropped",
+            target.display()
+        ),
+        path: target.to_string_lossy().into_owned(),
+    })
+}
+
 fn save(
     project: &Project,
     files: &StackFiles,

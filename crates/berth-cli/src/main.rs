@@ -180,6 +180,14 @@ enum Command {
         /// Take a remap back: SERVICE:HOST_PORT
         #[arg(long, value_name = "SERVICE:HOST_PORT", conflicts_with = "remap")]
         unremap: Option<String>,
+        /// Stop the container of another compose stack that holds SERVICE's HOST_PORT, through
+        /// that stack's own `compose stop` (never a host process)
+        #[arg(long, value_name = "SERVICE:HOST_PORT", conflicts_with_all = ["remap", "unremap"])]
+        stop_holder: Option<String>,
+        /// Write Berth's override into the project as its compose override file, and drop the
+        /// remaps Berth kept (refused when the project has an override file already)
+        #[arg(long, conflicts_with_all = ["remap", "unremap", "stop_holder"])]
+        write_override: bool,
     },
     /// Stop and remove the stack's containers and networks
     Down {
@@ -267,10 +275,18 @@ fn main() -> ExitCode {
             json,
             remap,
             unremap,
+            stop_holder,
+            write_override,
         } => {
+            let fix = match (remap, unremap, stop_holder) {
+                (Some(s), _, _) => ports::Fix::Remap(s),
+                (_, Some(s), _) => ports::Fix::Unremap(s),
+                (_, _, Some(s)) => ports::Fix::StopHolder(s),
+                _ if write_override => ports::Fix::WriteOverride,
+                _ => ports::Fix::None,
+            };
             // A report of taken ports is output, not an error: printed, then exit 6.
-            match runtime().and_then(|rt| rt.block_on(ports::run(stack, json, remap, unremap, env)))
-            {
+            match runtime().and_then(|rt| rt.block_on(ports::run(stack, json, fix, env))) {
                 Ok((text, code)) => {
                     let _ = std::io::stdout().write_all(text.as_bytes());
                     return ExitCode::from(code);

@@ -7,25 +7,53 @@ use berth_api::{ApiError, OpenStack, PortOwner, PortStatus, PortsView, RemapView
 
 use crate::StackArgs;
 
+/// What `berth ports` does besides checking.
+pub enum Fix {
+    None,
+    Remap(String),
+    Unremap(String),
+    StopHolder(String),
+    WriteOverride,
+}
+
 /// What to print and the exit code: 0 when every port is free or the stack's own, 6 when any
 /// is taken by something else.
 pub async fn run(
     stack: StackArgs,
     json: bool,
-    remap: Option<String>,
-    unremap: Option<String>,
+    fix: Fix,
     env: HashMap<String, String>,
 ) -> Result<(String, u8), ApiError> {
     let req = stack.request();
-    if let Some(spec) = remap {
-        let (service, from, to) = parse_remap(&spec)?;
-        let v = berth_api::remap(&req, env, &service, from, to)?;
-        return Ok((remap_text(&v, json), 0));
-    }
-    if let Some(spec) = unremap {
-        let (service, port) = parse_port_of(&spec, "--unremap", "SERVICE:HOST_PORT")?;
-        let v = berth_api::unremap(&req, env, &service, port)?;
-        return Ok((remap_text(&v, json), 0));
+    match fix {
+        Fix::None => {}
+        Fix::Remap(spec) => {
+            let (service, from, to) = parse_remap(&spec)?;
+            let v = berth_api::remap(&req, env, &service, from, to)?;
+            return Ok((remap_text(&v, json), 0));
+        }
+        Fix::Unremap(spec) => {
+            let (service, port) = parse_port_of(&spec, "--unremap", "SERVICE:HOST_PORT")?;
+            let v = berth_api::unremap(&req, env, &service, port)?;
+            return Ok((remap_text(&v, json), 0));
+        }
+        Fix::WriteOverride => {
+            let written = berth_api::write_override_to_project(&req, env)?;
+            let text = if json {
+                serde_json::to_string_pretty(&written).unwrap_or_default() + "\n"
+            } else {
+                format!("{}\n", written.message)
+            };
+            return Ok((text, 0));
+        }
+        Fix::StopHolder(spec) => {
+            let (service, port) = parse_port_of(&spec, "--stop-holder", "SERVICE:HOST_PORT")?;
+            let open = OpenStack::open(&req, env)?;
+            let said = open
+                .stop_port_holder(&service, port, |l| eprintln!("{}", l.text))
+                .await?;
+            return Ok((format!("{said}\n"), 0));
+        }
     }
     let open = OpenStack::open(&req, env)?;
     let view = open.check_ports(&[]).await;

@@ -97,6 +97,8 @@ pub struct PortNode {
     pub index: usize,
     /// "127.0.0.1:8080→80", "[::1]:5432→5432", "0.0.0.0:ephemeral→53/udp".
     pub label: String,
+    /// The fixed host port (`None` for an ephemeral one): what the port check reports on.
+    pub host_port: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +209,7 @@ pub fn model(project: &Project, graph: &Graph, mask: &dyn Fn(&str) -> String) ->
                 service: name.clone(),
                 index,
                 label: port_label(p),
+                host_port: p.host_port,
             });
         }
         for m in &svc.volumes {

@@ -17,6 +17,9 @@ pub enum Scope {
     AnyV4,
     /// ::, which on Linux (bindv6only=0) also takes every IPv4 address.
     AnyV6,
+    /// :: on a socket with IPV6_V6ONLY set: every IPv6 address and no IPv4 one. Only a listener
+    /// can be this (compose's `::` is dual-stack); sock_diag says which a socket is.
+    OnlyV6,
     V4(Ipv4Addr),
     V6(Ipv6Addr),
 }
@@ -48,11 +51,21 @@ impl Scope {
         }
     }
 
+    /// A listening socket's scope: `::` with IPV6_V6ONLY leaves IPv4 free.
+    pub fn of_listener(ip: IpAddr, v6only: bool) -> Scope {
+        match Scope::of(ip) {
+            Scope::AnyV6 if v6only => Scope::OnlyV6,
+            s => s,
+        }
+    }
+
     /// Whether binding both on one port and protocol collides.
     pub fn overlaps(self, other: Scope) -> bool {
         use Scope::*;
         match (self, other) {
             (Everywhere, _) | (_, Everywhere) | (AnyV6, _) | (_, AnyV6) => true,
+            (OnlyV6, OnlyV6) | (OnlyV6, V6(_)) | (V6(_), OnlyV6) => true,
+            (OnlyV6, AnyV4 | V4(_)) | (AnyV4 | V4(_), OnlyV6) => false,
             (AnyV4, AnyV4) | (AnyV4, V4(_)) | (V4(_), AnyV4) => true,
             (AnyV4, V6(_)) | (V6(_), AnyV4) => false,
             (V4(a), V4(b)) => a == b,
@@ -66,7 +79,7 @@ impl Scope {
         match self {
             Scope::Everywhere => vec![Ipv4Addr::UNSPECIFIED.into(), Ipv6Addr::UNSPECIFIED.into()],
             Scope::AnyV4 => vec![Ipv4Addr::UNSPECIFIED.into()],
-            Scope::AnyV6 => vec![Ipv6Addr::UNSPECIFIED.into()],
+            Scope::AnyV6 | Scope::OnlyV6 => vec![Ipv6Addr::UNSPECIFIED.into()],
             Scope::V4(a) => vec![a.into()],
             Scope::V6(a) => vec![a.into()],
         }
@@ -270,6 +283,17 @@ mod tests {
             "a v4-mapped address is the IPv4 one"
         );
         assert_eq!(Scope::parse(Some("localhost")), None, "not an address");
+        let only6 = Scope::of_listener(Ipv6Addr::UNSPECIFIED.into(), true);
+        assert_eq!(only6, Scope::OnlyV6);
+        assert!(!only6.overlaps(lo4), "a v6-only :: leaves IPv4 free");
+        assert!(!any4.overlaps(only6));
+        assert!(only6.overlaps(lo6), "but takes every IPv6 address");
+        assert!(only6.overlaps(Scope::Everywhere));
+        assert_eq!(
+            Scope::of_listener(Ipv4Addr::UNSPECIFIED.into(), true),
+            any4,
+            "the flag means nothing on IPv4"
+        );
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct Listener {
     pub uid: u32,
     /// The socket's inode, which ties it to a process's file descriptor.
     pub inode: u64,
+    /// An IPv6 socket with IPV6_V6ONLY: `::` then leaves every IPv4 address free. Only
+    /// sock_diag says so; the /proc tables do not, and there `false` (dual-stack) is the
+    /// careful reading.
+    pub v6only: bool,
 }
 
 /// The process behind a socket.

@@ -201,6 +201,7 @@ pub(crate) fn parse_table(text: &str, protocol: Protocol, state: &str) -> Vec<Li
                 port: u16::from_str_radix(port, 16).ok()?,
                 uid: f[7].parse().ok()?,
                 inode: f[9].parse().ok()?,
+                v6only: false,
             })
         })
         .collect()

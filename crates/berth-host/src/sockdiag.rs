@@ -6,7 +6,9 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::inet::{
+    nlas::Nla, ExtensionFlags, InetRequest, SocketId, StateFlags,
+};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 use std::io;
@@ -76,12 +78,15 @@ fn dump(
                 NetlinkPayload::Error(e) => return Err(bad(format!("sock_diag refused: {e:?}"))),
                 NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
                     let id = &r.header.socket_id;
+                    // The kernel adds this attribute to every IPv6 socket it lists.
+                    let v6only = r.nlas.iter().any(|n| matches!(n, Nla::SkV6Only(true)));
                     out.push(Listener {
                         protocol,
                         addr: id.source_address,
                         port: id.source_port,
                         uid: r.header.uid,
                         inode: u64::from(r.header.inode),
+                        v6only,
                     });
                 }
                 _ => {}

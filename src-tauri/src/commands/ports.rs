@@ -1,6 +1,6 @@
 //! The Ports view: the check of the open stack, and remaps into Berth's override file.
 
-use berth_api::{ApiError, PortsView, RemapView, SessionId};
+use berth_api::{ApiError, PortsView, RemapView, SessionId, WrittenOverride};
 use tauri::State;
 
 use super::stack::{env, request};
@@ -53,4 +53,34 @@ pub fn unremap_port(
     let v = berth_api::unremap(&request(&dir), env(), &service, port)?;
     sessions.get(session)?.reload_now()?;
     Ok(v)
+}
+
+/// Stops the container of another compose stack that holds one of this stack's host ports,
+/// through that stack's own `compose stop`. The window names only the port: which container
+/// holds it is checked again here, so the webview can never stop an arbitrary container.
+#[tauri::command(async)]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub async fn stop_port_holder(
+    session: SessionId,
+    service: String,
+    host_port: u16,
+    sessions: State<'_, AppSessions>,
+) -> Result<String, ApiError> {
+    let stack = sessions.get(session)?;
+    stack
+        .stop_port_holder(&service, host_port, |l| tracing::debug!(line = %l.text))
+        .await
+}
+
+/// Writes Berth's override into the project as its compose override file, and reloads.
+#[tauri::command]
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub fn write_port_override(
+    session: SessionId,
+    dir: String,
+    sessions: State<'_, AppSessions>,
+) -> Result<WrittenOverride, ApiError> {
+    let written = berth_api::write_override_to_project(&request(&dir), env())?;
+    sessions.get(session)?.reload_now()?;
+    Ok(written)
 }

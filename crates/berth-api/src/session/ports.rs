@@ -59,3 +59,92 @@ impl<C: Connector> OpenStack<C> {
         }
     }
 }
+
+impl OpenStack<crate::connect::DockerConnector> {
+    /// Stops the container of another compose stack that holds `service`'s host port
+    /// `host_port`, through that stack's own lifecycle (`compose stop SERVICE` in its folder,
+    /// with its files and project name), so it can be started again from there or from Berth.
+    /// Only a compose container whose folder is known is stopped; a host process never is.
+    pub async fn stop_port_holder<F>(
+        &self,
+        service: &str,
+        host_port: u16,
+        on_line: F,
+    ) -> Result<String, ApiError>
+    where
+        F: FnMut(berth_engine::OutputLine),
+    {
+        use crate::ports::{PortOwner, PortStatus};
+        let view = self.check_ports(&[service.to_owned()]).await;
+        let held = view
+            .ports
+            .iter()
+            .find(|p| {
+                p.service == service && p.host_port == host_port && p.status == PortStatus::Conflict
+            })
+            .ok_or_else(|| {
+                ApiError::invalid_input(format!(
+                    "host port {host_port} of {service} is not taken any more: nothing to stop"
+                ))
+            })?;
+        let Some(PortOwner::Container {
+            container,
+            project: Some(project),
+            service: Some(theirs),
+            stack_dir: Some(stack_dir),
+        }) = &held.owner
+        else {
+            return Err(ApiError::invalid_input(format!(
+                "{}: Berth stops only a container of another compose stack; stop this one yourself",
+                held.message
+            )));
+        };
+        if *project == self.project_name() {
+            return Err(ApiError::invalid_input(format!(
+                "{container} belongs to this stack ({project}); stop it from here instead"
+            )));
+        }
+        // The holder's own files, as compose recorded them when it created the container, so
+        // the stop acts on exactly that project.
+        let engine = self.engine().await?;
+        let files: Vec<std::path::PathBuf> = engine
+            .inspect(container)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| {
+                c.labels
+                    .get("com.docker.compose.project.config_files")
+                    .cloned()
+            })
+            .map(|list| {
+                list.split(',')
+                    .map(std::path::PathBuf::from)
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let req = crate::inspect::StackRequest {
+            dir: Some(stack_dir.into()),
+            files,
+            project_name: Some(project.clone()),
+            profiles: Vec::new(),
+            env_files: Vec::new(),
+        };
+        let holder = OpenStack::open(&req, self.env.clone()).map_err(|e| {
+            ApiError::new(
+                e.code,
+                format!(
+                    "{project}'s files at {stack_dir} could not be read, so it was not stopped: {}",
+                    e.message
+                ),
+            )
+        })?;
+        holder
+            .act(crate::Action::Stop, std::slice::from_ref(theirs), on_line)
+            .await?;
+        Ok(format!(
+            "Stopped {theirs} of {project}: host port {host_port} is free for {service}"
+        ))
+    }
+}

@@ -103,13 +103,17 @@ fn entry<'a>(v: &'a Value, service: &str, target: u64) -> &'a Value {
 
 #[test]
 fn host_listeners_are_named_by_process_with_the_kernels_address_rules() {
-    let (p1, p2, p3, p4) = (
+    let (p1, p2, p3, p4, p5) = (
+        free_local_port(),
         free_local_port(),
         free_local_port(),
         free_local_port(),
         free_local_port(),
     );
     let any = hold("tcp", "127.0.0.1", p1);
+    // `::` with IPV6_V6ONLY (the listener script sets it on every IPv6 socket): all of IPv6,
+    // none of IPv4.
+    let _v6only = hold("tcp", "::", p5);
     let _v6 = hold("tcp", "::1", p2);
     let _udp = hold("udp", "127.0.0.1", p3);
     let dir = tempfile::tempdir().expect("tmp");
@@ -117,7 +121,7 @@ fn host_listeners_are_named_by_process_with_the_kernels_address_rules() {
     std::fs::write(
         dir.path().join("compose.yaml"),
         format!(
-            "services:\n  web:\n    image: berth-fixture/busybox:1\n    ports:\n      - \"{p1}:80\"\n      - \"127.0.0.1:{p2}:81\"\n      - \"[::1]:{p2}:82\"\n      - \"127.0.0.1:{p3}:53/udp\"\n      - \"127.0.0.1:{p3}:54\"\n      - \"90\"\n  a:\n    image: berth-fixture/busybox:1\n    ports: [\"127.0.0.1:{p4}:80\"]\n  b:\n    image: berth-fixture/busybox:1\n    ports: [\"{p4}:80\"]\n"
+            "services:\n  web:\n    image: berth-fixture/busybox:1\n    ports:\n      - \"{p1}:80\"\n      - \"127.0.0.1:{p2}:81\"\n      - \"[::1]:{p2}:82\"\n      - \"127.0.0.1:{p3}:53/udp\"\n      - \"127.0.0.1:{p3}:54\"\n      - \"127.0.0.1:{p5}:83\"\n      - \"[::1]:{p5}:84\"\n      - \"90\"\n  a:\n    image: berth-fixture/busybox:1\n    ports: [\"127.0.0.1:{p4}:80\"]\n  b:\n    image: berth-fixture/busybox:1\n    ports: [\"{p4}:80\"]\n"
         ),
     )
     .expect("write");
@@ -130,7 +134,7 @@ fn host_listeners_are_named_by_process_with_the_kernels_address_rules() {
     );
     assert_eq!(
         v["ports"].as_array().unwrap().len(),
-        7,
+        9,
         "every fixed port, the ephemeral one left out: {v:#}"
     );
 
@@ -179,6 +183,12 @@ fn host_listeners_are_named_by_process_with_the_kernels_address_rules() {
         "a bound UDP socket blocks UDP"
     );
     assert_eq!(entry(&v, "web", 53)["protocol"], "udp");
+    assert_eq!(
+        entry(&v, "web", 83)["status"],
+        "free",
+        "a v6-only :: listener leaves 127.0.0.1 free (the kernel says IPV6_V6ONLY)"
+    );
+    assert_eq!(entry(&v, "web", 84)["status"], "conflict", "and takes ::1");
     assert_eq!(
         entry(&v, "web", 54)["status"],
         "free",
@@ -386,6 +396,132 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         entry(&back, "web", 80)["host_port"].as_u64(),
         Some(u64::from(port)),
         "the file's port again"
+    );
+
+    // The override written into the project: compose reads it there, Berth's copy is dropped.
+    let again = berth_as(
+        &[
+            "ports",
+            "-p",
+            &mine_name,
+            "--remap",
+            &format!("web:{port}={suggested}"),
+        ],
+        mine.path(),
+        data.path(),
+    );
+    assert!(again.status.success(), "remap: {}", stderr(&again));
+    let written = berth_as(
+        &["ports", "-p", &mine_name, "--write-override"],
+        mine.path(),
+        data.path(),
+    );
+    assert!(written.status.success(), "write: {}", stderr(&written));
+    let project_override = mine.path().join("compose.override.yaml");
+    let text = std::fs::read_to_string(&project_override).expect("the project's override file");
+    assert!(
+        text.contains(&format!("published: \"{suggested}\"")) && text.contains("!override"),
+        "the remap, as Berth kept it: {text}"
+    );
+    assert!(
+        !Path::new(&override_file).exists(),
+        "Berth's own copy is dropped once the project holds it"
+    );
+    let read = port_json(&berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    ));
+    assert_eq!(
+        entry(&read, "web", 80)["host_port"].as_u64(),
+        Some(suggested),
+        "the project's override is read like any compose override: {read:#}"
+    );
+    let twice = berth_as(
+        &["ports", "-p", &mine_name, "--write-override"],
+        mine.path(),
+        data.path(),
+    );
+    assert!(
+        !twice.status.success() && stderr(&twice).contains("no host port"),
+        "nothing left to write: {}",
+        stderr(&twice)
+    );
+    std::fs::remove_file(&project_override).expect("remove");
+
+    // The other stack in the way, stopped with one command through its own compose stop.
+    let taken = port_json(&berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    ));
+    assert_eq!(
+        entry(&taken, "web", 80)["stop_holder"],
+        format!("web of {other_name}").as_str(),
+        "Berth offers to stop the other stack's service: {taken:#}"
+    );
+    let stopped = berth_as(
+        &[
+            "ports",
+            "-p",
+            &mine_name,
+            "--stop-holder",
+            &format!("web:{port}"),
+        ],
+        mine.path(),
+        data.path(),
+    );
+    assert!(stopped.status.success(), "stop: {}", stderr(&stopped));
+    assert!(
+        stdout(&stopped).contains(&format!("Stopped web of {other_name}")),
+        "{}",
+        stdout(&stopped)
+    );
+    assert!(
+        docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={other_name}")
+        ])
+        .is_empty(),
+        "the other stack's container is stopped"
+    );
+    assert!(
+        !docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=com.docker.compose.project={other_name}")
+        ])
+        .is_empty(),
+        "stopped, not removed: it can be started again"
+    );
+    let free = berth_as(
+        &["ports", "-p", &mine_name, "--json"],
+        mine.path(),
+        data.path(),
+    );
+    assert_eq!(
+        free.status.code(),
+        Some(0),
+        "the port is free: {}",
+        stdout(&free)
+    );
+    let refused_stop = berth_as(
+        &[
+            "ports",
+            "-p",
+            &mine_name,
+            "--stop-holder",
+            &format!("web:{port}"),
+        ],
+        mine.path(),
+        data.path(),
+    );
+    assert!(
+        !refused_stop.status.success(),
+        "nothing to stop once the port is free"
     );
 }
 
