@@ -12,16 +12,17 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/berth/target}"
 stack="$(cd "${1:-$repo/demo}" && pwd)"
 
 ./scripts/setup.sh
-# The demo stack runs on local images (no registry) and serves TLS with a certificate made here.
+# The demo stack runs on local images (no registry).
 ./scripts/fixture-images.sh
-if [ "$stack" = "$repo/demo" ] && [ ! -f demo/nginx/ssl/localhost.crt ]; then
-  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-    -keyout demo/nginx/ssl/localhost.key -out demo/nginx/ssl/localhost.crt 2>/dev/null
-  chmod 600 demo/nginx/ssl/localhost.key
-fi
 (cd ui && npm ci --no-audit --no-fund && npm run build)
 cargo build --locked -p berth-cli -p berth-app
+
+# The demo serves TLS with a certificate from Berth's own CA, written where its nginx reads it
+# (kept when it is still good). Trusting the CA in the browsers is the user's choice: the
+# Certificates view, or `berth tls trust`.
+if [ "$stack" = "$repo/demo" ]; then
+  "$CARGO_TARGET_DIR/debug/berth" tls issue "$stack"
+fi
 
 echo
 "$CARGO_TARGET_DIR/debug/berth" inspect "$stack"

@@ -90,6 +90,19 @@ pub(crate) fn private_to_me(path: &Path) -> bool {
     }
 }
 
+/// Whether this process runs as root: the system trust store is changed directly then, never
+/// through pkexec or sudo.
+pub(crate) fn is_root() -> bool {
+    #[cfg(unix)]
+    {
+        rustix::process::geteuid().is_root()
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

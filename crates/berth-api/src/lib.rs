@@ -13,6 +13,7 @@ mod remap;
 mod session;
 mod sessions;
 mod since;
+pub mod tls;
 
 pub use action::{compose_args, valid_service_name, Action};
 pub use berth_compose::diagram::DiagramFormat;

@@ -224,9 +224,10 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
             .await?;
             Ok(String::new())
         }
-        Command::Inspect { .. } | Command::Diagram { .. } | Command::Ports { .. } => {
-            Ok(String::new())
-        }
+        Command::Inspect { .. }
+        | Command::Diagram { .. }
+        | Command::Ports { .. }
+        | Command::Tls { .. } => Ok(String::new()),
     }
 }
 

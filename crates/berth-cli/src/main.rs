@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod live;
 mod ports;
+mod tls;
 
 #[derive(Parser)]
 #[command(
@@ -89,6 +90,11 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Trusted local HTTPS: Berth's CA, the trust stores, the stack's certificates
+    Tls {
+        #[command(subcommand)]
+        action: tls::TlsCommand,
+    },
     /// Describe a stack: services, ports, networks, volumes and how services connect
     Inspect {
         #[command(flatten)]
@@ -270,6 +276,17 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Inspect { .. } | Command::Diagram { .. } => sync_command(cli.command, env),
+        Command::Tls { action } => {
+            // A failed step of `issue`, or a store that was not changed, is a report: printed
+            // in full, then a non-zero exit.
+            match runtime().and_then(|rt| rt.block_on(tls::run(action, env))) {
+                Ok((text, code)) => {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                    return ExitCode::from(code);
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Ports {
             stack,
             json,
@@ -302,6 +319,9 @@ fn main() -> ExitCode {
 /// The exit code of `berth ports` and `berth up` when a host port is taken.
 pub(crate) const PORTS_TAKEN: u8 = 6;
 
+/// The exit code of `berth tls` when a step failed or a store was not changed.
+pub(crate) const TLS_FAILED: u8 = 8;
+
 fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
     match result {
         Ok(text) => {
@@ -315,6 +335,7 @@ fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
                 berth_api::ErrorCode::ComposeNotFound => 3,
                 berth_api::ErrorCode::EngineUnavailable => 4,
                 berth_api::ErrorCode::PortConflict => PORTS_TAKEN,
+                berth_api::ErrorCode::Tls => TLS_FAILED,
                 _ => 2,
             })
         }

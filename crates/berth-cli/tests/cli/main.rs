@@ -6,6 +6,7 @@ mod errors;
 mod ports;
 mod seeds;
 mod seeds_up;
+mod tls;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -52,4 +53,27 @@ pub fn stderr(o: &Output) -> String {
 pub fn json(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "berth failed: {}", stderr(o));
     serde_json::from_slice(&o.stdout).expect("valid JSON on stdout")
+}
+
+/// Takes compose projects down (`-p NAME --project-directory DIR`) whatever happens to the test.
+pub struct ComposeDown(pub Vec<(String, std::path::PathBuf)>);
+
+impl Drop for ComposeDown {
+    fn drop(&mut self) {
+        for (p, d) in &self.0 {
+            let _ = Command::new("docker")
+                .args(["compose", "-p", p, "--project-directory"])
+                .arg(d)
+                .args(["down", "-v", "-t", "0"])
+                .output();
+        }
+    }
+}
+
+/// Whether the tests run as root (CI does): some stores need it.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use berth_testkit::{docker, free_local_port, require_engine};
 use serde_json::Value;
 
-use crate::{stderr, stdout};
+use crate::{stderr, stdout, ComposeDown};
 
 /// A socket held by a Python process until the value is dropped.
 struct Held(Child);
@@ -64,21 +64,6 @@ fn hold(proto: &str, host: &str, port: u16) -> Held {
 
 fn berth_as(args: &[&str], dir: &Path, data: &Path) -> Output {
     crate::berth_with(args, dir, Some(data))
-}
-
-/// Takes compose projects down (`-p NAME --project-directory DIR`) whatever happens to the test.
-struct ComposeDown(Vec<(String, std::path::PathBuf)>);
-
-impl Drop for ComposeDown {
-    fn drop(&mut self) {
-        for (p, d) in &self.0 {
-            let _ = Command::new("docker")
-                .args(["compose", "-p", p, "--project-directory"])
-                .arg(d)
-                .args(["down", "-t", "0"])
-                .output();
-        }
-    }
 }
 
 fn port_json(o: &Output) -> Value {

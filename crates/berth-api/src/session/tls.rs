@@ -1,0 +1,116 @@
+//! Trusted HTTPS for an opened stack: its certificates' state, and "make HTTPS trusted".
+
+use std::time::SystemTime;
+
+use berth_engine::model::RunState;
+use berth_engine::Engine;
+
+use super::OpenStack;
+use crate::connect::Connector;
+use crate::error::ApiError;
+use crate::tls::{self, StepStatus, TlsIssueView, TlsStep, TlsView};
+
+impl<C: Connector> OpenStack<C> {
+    /// Each TLS endpoint's state, proven by a handshake where it is published on loopback.
+    pub async fn tls_status(&self) -> Result<TlsView, ApiError> {
+        let project = self.loaded().project.clone();
+        let env = self.env.clone();
+        tokio::task::spawn_blocking(move || tls::status(&project, &env, SystemTime::now()))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+    }
+
+    /// Every step of trusted HTTPS but the trust stores (which need consent, and root for the
+    /// system one): the CA, a certificate per terminator written where it reads it, a restart
+    /// of only the terminators whose files changed (through the stack's own lifecycle), and the
+    /// proof by handshake. Each step is reported as it ends; a failed one ends the run, and the
+    /// view names it.
+    pub async fn tls_issue<F>(&self, mut on_step: F) -> Result<TlsIssueView, ApiError>
+    where
+        F: FnMut(&TlsStep),
+    {
+        let project = self.loaded().project.clone();
+        let env = self.env.clone();
+        let (written, mut steps) = {
+            let (p, e) = (project.clone(), env.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut steps = Vec::new();
+                let r = tls::write_certificates(&p, &e, SystemTime::now(), &mut steps);
+                (r.ok(), steps)
+            })
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+        };
+        steps.iter().for_each(&mut on_step);
+        if let Some((ca, restart)) = written {
+            let running: Vec<String> = match self.engine().await {
+                Ok(engine) => engine
+                    .project_containers(Some(&project.name))
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| c.state == RunState::Running)
+                    .filter_map(|c| c.service)
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let mut restarted_all = true;
+            for service in &restart {
+                let step = if running.contains(service) {
+                    match self
+                        .act(
+                            crate::Action::Restart,
+                            std::slice::from_ref(service),
+                            |_| {},
+                        )
+                        .await
+                    {
+                        Ok(()) => TlsStep {
+                            step: "restart".into(),
+                            status: StepStatus::Ok,
+                            detail: format!("{service} restarted to load its new certificate"),
+                        },
+                        Err(e) => {
+                            restarted_all = false;
+                            TlsStep {
+                                step: "restart".into(),
+                                status: StepStatus::Fail,
+                                detail: format!("{service} did not restart: {}", e.message),
+                            }
+                        }
+                    }
+                } else {
+                    TlsStep {
+                        step: "restart".into(),
+                        status: StepStatus::Skip,
+                        detail: format!(
+                            "{service} is not running: it reads the certificate when it starts"
+                        ),
+                    }
+                };
+                on_step(&step);
+                steps.push(step);
+            }
+            if restarted_all {
+                let before = steps.len();
+                let p = project.clone();
+                let verified = tokio::task::spawn_blocking(move || {
+                    let mut v = Vec::new();
+                    tls::verify_all(&p, &ca, &running, &mut v);
+                    v
+                })
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+                steps.extend(verified);
+                steps[before..].iter().for_each(&mut on_step);
+            }
+        }
+        let view = self.tls_status().await?;
+        Ok(TlsIssueView {
+            project: view.project,
+            ca: view.ca,
+            endpoints: view.endpoints,
+            steps,
+        })
+    }
+}
