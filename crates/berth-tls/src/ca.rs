@@ -189,7 +189,7 @@ impl Ca {
         format!("Berth local CA {}", &self.fingerprint[..8])
     }
 
-    /// Issues a server certificate for `names` (the first is also its common name).
+    /// Issues a server certificate for `names`; the first DNS name is also its common name.
     ///
     /// Every name is checked against the CA's constraints first, so the user reads which name
     /// is refused and why, rather than getting a certificate that every client rejects.
@@ -217,7 +217,7 @@ impl Ca {
         params.distinguished_name = rcgen::DistinguishedName::new();
         params
             .distinguished_name
-            .push(DnType::CommonName, first.to_string());
+            .push(DnType::CommonName, common_name(first, &unique));
         params.subject_alt_names = unique
             .iter()
             .map(|name| {
@@ -327,6 +327,23 @@ fn ca_params(subject_hint: &str, now: OffsetDateTime) -> Result<CertificateParam
     });
     Ok(params)
 }
+
+/// The first name, unless it is an address: OpenSSL reads an address-like common name as a
+/// DNS name when a certificate has no DNS names, and refuses it under the CA's DNS
+/// constraints. Browsers ignore the common name, so it is only a label for people.
+fn common_name(first: &Name, all: &[Name]) -> String {
+    if let Name::Dns(dns) = first {
+        return dns.clone();
+    }
+    all.iter()
+        .find_map(|n| match n {
+            Name::Dns(dns) => Some(dns.clone()),
+            Name::Ip(_) => None,
+        })
+        .unwrap_or_else(|| LEAF_CN_FOR_ADDRESSES.to_string())
+}
+
+const LEAF_CN_FOR_ADDRESSES: &str = "Berth local development certificate";
 
 fn truncate_chars(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
