@@ -15,7 +15,7 @@ mod bindings;
 
 use std::path::PathBuf;
 
-use commands::{diagram, logs, ports, prefs, stack, terminal};
+use commands::{diagram, logs, ports, prefs, stack, terminal, tls};
 
 fn main() {
     // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
@@ -77,6 +77,10 @@ fn main() {
             ports::unremap_port,
             ports::stop_port_holder,
             ports::write_port_override,
+            tls::tls_status,
+            tls::tls_stores,
+            tls::tls_make_trusted,
+            tls::tls_untrust,
             prefs::ui_prefs,
             prefs::save_ui_prefs,
             logs::open_logs,

@@ -425,6 +425,44 @@ async function typeUntil(key, line, seen, what) {
 }
 const currentTerminal = () => js(`return document.querySelector('.term-host:not([hidden])')?.dataset.key ?? null`);
 
+test("Certificates: the self-signed certificate is named as such, Make HTTPS trusted asks consent, then every step ends verified and trusted; Untrust takes it back", async () => {
+  await click("#nav-certificates");
+  const row = '#certs-table tr[data-service="nginx"]:not(.problem-row)';
+  const before = await until("nginx's endpoint", async () => js(`return document.querySelector(arguments[0])?.dataset.state ?? false`, row), 30_000);
+  assert.ok(["untrusted", "mismatch"].includes(before), `openssl's self-signed certificate is not trusted: ${before}`);
+  assert.match(await js(`return document.querySelector('#certs-table tr.problem-row[data-service="nginx"]').textContent`), /not issued by Berth|does not cover/, "the reason is said");
+  await click("#btn-make-https");
+  await until("the consent dialog", async () => js(`return !!document.getElementById("tls-consent")`));
+  assert.match(await js(`return document.getElementById("tls-consent").textContent`), /Chromium/, "the stores are named before anything changes");
+  // The browsers' databases only: the CLI tests cover the machine's system store.
+  if (await js(`return document.getElementById("consent-system").checked`)) await click("#consent-system");
+  await click("#consent-ok");
+  await until("every step, verified", async () =>
+    js(`return !!document.querySelector('#certs-steps li[data-step="verify"][data-status="ok"]')`), 120_000).catch(async (e) => {
+    throw new Error(`${e.message}; steps: ${await js(`return document.getElementById("certs-steps")?.textContent`)}`);
+  });
+  for (const step of ["trust", "ca", "find", "write", "restart"]) {
+    assert.equal(await js(`return document.querySelector('#certs-steps li[data-step="${step}"]')?.dataset.status`), "ok", `the ${step} step is reported done`);
+  }
+  const after = await until("nginx trusted and verified", async () =>
+    js(`const r = document.querySelector(arguments[0]); return r && r.dataset.state === "trusted" && r.dataset.verified === "true" ? r.textContent : false`, row), 30_000);
+  assert.match(after, /localhost, 127\.0\.0\.1, ::1/, "the names it covers");
+  assert.match(await js(`return document.getElementById("certs-trusted-by").textContent`), /Chromium/);
+  await shot("certificates-trusted");
+  const log = process.env.BERTH_E2E_BROWSER_LOG;
+  fs.writeFileSync(log, "");
+  await click(`${row} .open-https`);
+  assert.equal(await until("the browser asked", async () => fs.readFileSync(log, "utf8").trim()), "https://localhost:18543/", "the verified address opens");
+  await click("#btn-untrust");
+  await until("trusted by no store again", async () =>
+    js(`return document.querySelector(arguments[0])?.dataset.state === "untrusted"`, row), 30_000);
+  await until("the stack green again after nginx's restart", async () => {
+    const s = await statuses();
+    return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
+  }, 60_000);
+  await click("#nav-overview");
+});
+
 test("a terminal into a service: a shell in the container, tabs that survive switching views, close ends it", async () => {
   await js(`document.activeElement?.blur()`);
   await clickNode("app");
@@ -562,7 +600,7 @@ test("a service whose settings changed in the files says it needs a recreate, an
 
 test("accessibility: axe-core finds no serious or critical violation on each main screen", async () => {
   const found = {};
-  for (const page of ["overview", "services", "logs"]) {
+  for (const page of ["overview", "services", "ports", "certificates", "logs"]) {
     await click(`#nav-${page}`);
     await sleep(300);
     found[page] = await axeProblems();

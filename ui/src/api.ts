@@ -4,7 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
   OpenedStack, OpenedTerminal, PortsView, RecentStackView, RemapView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
-  WrittenOverride,
+  WrittenOverride, TlsView, TlsStep, TlsIssueView, StoreView, TrustView,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -99,3 +99,10 @@ export const stopPortHolder = (session: number, service: string, hostPort: numbe
   invoke<string>("stop_port_holder", { session, service, hostPort });
 export const writePortOverride = (session: number, dir: string) =>
   invoke<WrittenOverride>("write_port_override", { session, dir });
+
+export const tlsStatus = (session: number) => invoke<TlsView>("tls_status", { session });
+export const tlsStores = () => invoke<StoreView[]>("tls_stores");
+/// `stores`: "system", "nss" or "all" to trust Berth's CA there first (the user agreed); null to only issue.
+export const tlsMakeTrusted = (session: number, stores: string | null, onStep: (s: TlsStep) => void) =>
+  invoke<TlsIssueView>("tls_make_trusted", { session, stores, onStep: channel(onStep) });
+export const tlsUntrust = () => invoke<TrustView>("tls_untrust");

@@ -312,6 +312,81 @@ to: number, };
 
 export type WrittenOverride = { path: string, message: string, };
 
+export type TlsView = { project: string, 
+/**
+ * `None` until the CA is made (the first issue or trust makes it).
+ */
+ca: CaView | null, endpoints: Array<TlsEndpoint>, };
+
+export type TlsEndpoint = { service: string, 
+/**
+ * The published host port that reaches the TLS listener (`None`: not published).
+ */
+host_port: number | null, names: Array<string>, cert_path: string | null, key_path: string | null, state: TlsState, 
+/**
+ * RFC 3339, of the certificate in the file.
+ */
+not_after: string | null, 
+/**
+ * A real handshake to the published port, with Berth's CA as the only root, accepted every
+ * name, and the server served the very certificate in the file.
+ */
+verified: boolean, 
+/**
+ * `file:line` of the listen directive.
+ */
+evidence: string, 
+/**
+ * What is wrong and what fixes it, for a person; `None` when trusted and verified.
+ */
+problem: string | null, 
+/**
+ * Names written in the config that a local certificate cannot cover, with why.
+ */
+skipped_names: Array<string>, };
+
+export type TlsState = "missing" | "untrusted" | "trusted" | "expired" | "mismatch";
+
+export type CaView = { cert_path: string, fingerprint_sha256: string, 
+/**
+ * RFC 3339.
+ */
+not_after: string, 
+/**
+ * The stores that trust it, as sentences ("Chromium's certificate database (…)").
+ */
+trusted_by: Array<string>, 
+/**
+ * Every store found on this machine, trusted or not.
+ */
+stores: Array<StoreView>, };
+
+export type StoreView = { 
+/**
+ * "system", "nss" (what `--store` takes).
+ */
+kind: string, name: string, trusted: boolean, 
+/**
+ * Changing it needs root (pkexec from the window, sudo from a terminal).
+ */
+needs_root: boolean, };
+
+export type TlsStep = { 
+/**
+ * "ca", "find", "place", "write", "restart", "verify".
+ */
+step: string, status: StepStatus, detail: string, };
+
+export type StepStatus = "ok" | "fail" | "skip";
+
+export type TlsIssueView = { project: string, ca: CaView | null, endpoints: Array<TlsEndpoint>, steps: Array<TlsStep>, };
+
+export type TrustView = { ca: CaView, 
+/**
+ * One sentence per store: added, removed, already there, or why it failed.
+ */
+results: Array<string>, failed: boolean, };
+
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 
 export type OpenedTerminal = { id: number, info: TerminalInfo, };

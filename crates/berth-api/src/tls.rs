@@ -225,9 +225,16 @@ fn rfc3339(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-fn ca_view(ca: &Ca, env: &HashMap<String, String>) -> CaView {
-    let file = ca_file(ca).ok();
-    let stores: Vec<StoreView> = stores(env)
+/// The trust stores of this machine, and whether each trusts Berth's CA (none does before the
+/// CA is made): what the consent dialog lists before anything is changed.
+pub fn machine_stores(env: &HashMap<String, String>) -> Vec<StoreView> {
+    let ca = Ca::load(&ca_dir(env)).ok().flatten();
+    store_views(ca.as_ref(), env)
+}
+
+fn store_views(ca: Option<&Ca>, env: &HashMap<String, String>) -> Vec<StoreView> {
+    let file = ca.and_then(|c| ca_file(c).ok());
+    stores(env)
         .into_iter()
         .map(|s| StoreView {
             kind: if matches!(s, Store::Nss { .. }) {
@@ -242,7 +249,11 @@ fn ca_view(ca: &Ca, env: &HashMap<String, String>) -> CaView {
                 .is_some_and(|f| trust::is_trusted(&s, f).unwrap_or(false)),
             needs_root: s.needs_root(),
         })
-        .collect();
+        .collect()
+}
+
+fn ca_view(ca: &Ca, env: &HashMap<String, String>) -> CaView {
+    let stores = store_views(Some(ca), env);
     CaView {
         cert_path: ca.cert_path().to_string_lossy().into_owned(),
         fingerprint_sha256: ca.fingerprint().to_owned(),
@@ -820,4 +831,14 @@ pub(crate) fn verify_all(
         }
     }
     all
+}
+
+/// How the window changes a store that needs root: directly when Berth runs as root, else
+/// through pkexec, which asks for the administrator's password in a dialog of its own.
+pub fn window_elevation() -> Elevation {
+    if crate::data::is_root() {
+        Elevation::None
+    } else {
+        Elevation::Pkexec
+    }
 }

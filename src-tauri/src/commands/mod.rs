@@ -7,6 +7,7 @@ pub mod ports;
 pub mod prefs;
 pub mod stack;
 pub mod terminal;
+pub mod tls;
 
 use berth_api::ApiError;
 
