@@ -108,6 +108,9 @@ pub(crate) struct Facts<'a> {
     /// Every container the engine has (empty when it does not answer).
     pub containers: &'a [ContainerInfo],
     pub probe: &'a dyn Fn(Protocol, IpAddr, u16) -> Probe,
+    /// The first host port a rootless engine may publish (the kernel's
+    /// `net.ipv4.ip_unprivileged_port_start`); `None` for an engine running as root.
+    pub unprivileged_start: Option<u16>,
 }
 
 pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -> PortsView {
@@ -214,6 +217,17 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
                     stack_dir,
                 });
             }
+        } else if let Some(start) = facts
+            .unprivileged_start
+            .filter(|start| p.host_port < *start)
+        {
+            check.status = PortStatus::Conflict;
+            check.owner = Some(PortOwner::Unknown {
+                detail: format!(
+                    "the engine, which runs rootless: it cannot publish a host port below {start} (`sudo sysctl net.ipv4.ip_unprivileged_port_start={}` allows it)",
+                    p.host_port
+                ),
+            });
         } else if let Some(l) = listeners_at(p)
             .into_iter()
             // docker-proxy forwards for a container; with no container found it is still the
@@ -297,10 +311,23 @@ pub(crate) fn check(project: &str, planned: &[PlannedPort], facts: &Facts<'_>) -
                     .into_iter()
                     .any(|a| (facts.probe)(protocol, a, port) == Probe::InUse)
         };
-        if let Some(free) = (!twice)
-            .then(|| port_plan::next_free(p.host_port, taken))
-            .flatten()
-        {
+        // A rootless engine's refusal of a low port: the usual high twin (80 → 8080, 443 →
+        // 8443) and up, never another port it cannot publish either.
+        let limit = facts.unprivileged_start.unwrap_or(0);
+        let base = if p.host_port < limit {
+            p.host_port.checked_add(8000).unwrap_or(limit).max(limit)
+        } else {
+            p.host_port
+        };
+        let taken = |port: u16| port < limit || taken(port);
+        let pick = |taken: &dyn Fn(u16) -> bool| {
+            if base != p.host_port && !taken(base) {
+                Some(base)
+            } else {
+                port_plan::next_free(base, taken)
+            }
+        };
+        if let Some(free) = (!twice).then(|| pick(&taken)).flatten() {
             chosen.push((p.protocol.clone(), free));
             out[i].suggestion = Some(PortSuggestion { host_port: free });
         }
@@ -468,6 +495,55 @@ mod tests {
     }
 
     #[test]
+    fn a_rootless_engine_refuses_low_ports_and_the_high_twin_is_offered() {
+        let host = Table(vec![]);
+        let free = |_: Protocol, _: IpAddr, _: u16| Probe::Free;
+        let view = check(
+            "demo",
+            &[planned("web", None, 80), planned("api", None, 8000)],
+            &Facts {
+                host: &host,
+                containers: &[],
+                probe: &free,
+                unprivileged_start: Some(1024),
+            },
+        );
+        let web = &view.ports[0];
+        assert_eq!(
+            web.status,
+            PortStatus::Conflict,
+            "80 < 1024 on a rootless engine"
+        );
+        assert!(
+            web.message.contains("rootless")
+                && web.message.contains("ip_unprivileged_port_start=80"),
+            "{}",
+            web.message
+        );
+        assert_eq!(
+            web.suggestion,
+            Some(PortSuggestion { host_port: 8080 }),
+            "the usual high twin, which a rootless engine can publish"
+        );
+        assert_eq!(view.ports[1].status, PortStatus::Free, "8000 is fine");
+        let rootful = check(
+            "demo",
+            &[planned("web", None, 80)],
+            &Facts {
+                host: &host,
+                containers: &[],
+                probe: &free,
+                unprivileged_start: None,
+            },
+        );
+        assert_eq!(
+            rootful.ports[0].status,
+            PortStatus::Free,
+            "an engine running as root publishes 80"
+        );
+    }
+
+    #[test]
     fn a_host_process_is_named_with_its_unit_and_a_free_port_suggested() {
         let host = Table(vec![postgres()]);
         let free = |_: Protocol, _: IpAddr, _: u16| Probe::Free;
@@ -481,6 +557,7 @@ mod tests {
                 host: &host,
                 containers: &[],
                 probe: &free,
+                unprivileged_start: None,
             },
         );
         let db = &view.ports[0];
@@ -536,6 +613,7 @@ mod tests {
                 host: &host,
                 containers: &[mine, theirs],
                 probe: &free,
+                unprivileged_start: None,
             },
         );
         let status: Vec<PortStatus> = view.ports.iter().map(|p| p.status).collect();
@@ -582,6 +660,7 @@ mod tests {
                 host: &host,
                 containers: &[orphan],
                 probe: &free,
+                unprivileged_start: None,
             },
         );
         assert_eq!(
@@ -616,6 +695,7 @@ mod tests {
                 host: &host,
                 containers: &[],
                 probe: &free,
+                unprivileged_start: None,
             },
         );
         assert_eq!(view.ports[0].status, PortStatus::Conflict);
@@ -645,6 +725,7 @@ mod tests {
                 host: &host,
                 containers: &[],
                 probe: &taken,
+                unprivileged_start: None,
             },
         );
         assert_eq!(view.ports[0].status, PortStatus::Conflict);

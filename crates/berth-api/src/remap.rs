@@ -76,22 +76,112 @@ fn override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathB
     Some(files.override_file)
 }
 
-/// Loads the stack with its Berth override as the last file.
+/// A bind mount Berth adds to a service through its own override (a certificate folder for
+/// a terminator whose certificate path no mount of the project holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountEntry {
+    pub service: String,
+    /// On the host, inside Berth's data folder.
+    pub source: PathBuf,
+    /// In the container.
+    pub target: String,
+}
+
+fn mounts_file(env: &HashMap<String, String>, project: &Project) -> PathBuf {
+    stack_dir(&data_dir(env), &project.name, &project.working_dir).join("mounts.json")
+}
+
+/// The folder for files Berth places for a service (its certificates), in its data folder.
+pub(crate) fn placed_dir(
+    env: &HashMap<String, String>,
+    project: &Project,
+    service: &str,
+) -> PathBuf {
+    stack_dir(&data_dir(env), &project.name, &project.working_dir)
+        .join("placed")
+        .join(service)
+}
+
+/// Adds (or keeps) a mount in Berth's mount override of the stack; the next load uses it.
+pub(crate) fn add_mount(
+    env: &HashMap<String, String>,
+    project: &Project,
+    entry: MountEntry,
+) -> Result<(), ApiError> {
+    let path = mounts_file(env, project);
+    let mut list: Vec<MountEntry> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    list.retain(|m| !(m.service == entry.service && m.target == entry.target));
+    list.push(entry);
+    write_atomic(
+        &path,
+        &serde_json::to_string_pretty(&list).unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::internal(format!("cannot write Berth's mount list: {e}")))
+}
+
+/// The override adding Berth's mounts, written beside the list when there is one. Like the
+/// port override, used only from a folder nobody else can write.
+fn mounts_override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathBuf> {
+    let list_path = mounts_file(env, project);
+    let dir = list_path.parent()?;
+    if !crate::data::private_to_me(dir) {
+        return None;
+    }
+    let list: Vec<MountEntry> =
+        serde_json::from_str(&std::fs::read_to_string(&list_path).ok()?).ok()?;
+    let list: Vec<&MountEntry> = list
+        .iter()
+        .filter(|m| project.services.contains_key(&m.service))
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    let q = |t: &str| serde_json::to_string(t).unwrap_or_default();
+    let mut text = String::from(
+        "# Written by Berth: files it places for services (certificates).\nservices:\n",
+    );
+    let mut services: Vec<&str> = list.iter().map(|m| m.service.as_str()).collect();
+    services.dedup();
+    for svc in services {
+        text.push_str(&format!("  {}:\n    volumes:\n", q(svc)));
+        for m in list.iter().filter(|m| m.service == svc) {
+            text.push_str(&format!(
+                "      - type: bind\n        source: {}\n        target: {}\n        read_only: true\n",
+                q(&m.source.to_string_lossy()),
+                q(&m.target)
+            ));
+        }
+    }
+    let file = dir.join("mounts.override.yaml");
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str())
+        && write_atomic(&file, &text).is_err()
+    {
+        return None;
+    }
+    Some(file)
+}
+
+/// Loads the stack with Berth's overrides as the last files: the port remaps, then the mounts.
 pub(crate) fn load_with_override(
     req: &StackRequest,
     env: &HashMap<String, String>,
 ) -> Result<Project, LoadError> {
     let plain = load(&req.load_options(env.clone()))?;
-    match override_of(env, &plain) {
-        None => Ok(plain),
-        Some(extra) => {
-            let mut opts = req.load_options(env.clone());
-            opts.dir = Some(plain.working_dir.clone());
-            opts.files = plain.files.clone();
-            opts.files.push(extra);
-            load(&opts)
-        }
+    let extra: Vec<PathBuf> = [override_of(env, &plain), mounts_override_of(env, &plain)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if extra.is_empty() {
+        return Ok(plain);
     }
+    let mut opts = req.load_options(env.clone());
+    opts.dir = Some(plain.working_dir.clone());
+    opts.files = plain.files.clone();
+    opts.files.extend(extra);
+    load(&opts)
 }
 
 fn read_remaps(path: &PathBuf) -> Vec<RemapEntry> {

@@ -355,11 +355,18 @@ fn placement_problem(t: &Terminator, which: &str, p: &Placement, project: &Proje
             } else {
                 suggested_mount_dir.as_str()
             };
-            format!(
-                "{} reads its {which} from {container_path}, which no bind mount of the project holds; mount a folder there, e.g.:\n{}",
-                t.service,
-                tls_plan::mount_override(&t.service, target, &host)
-            )
+            if *hides_image_files {
+                format!(
+                    "{} reads its {which} from {container_path}, in a folder its image fills itself; point ssl_certificate at a folder of its own (e.g. /etc/nginx/ssl/), which Make HTTPS trusted then mounts",
+                    t.service
+                )
+            } else {
+                format!(
+                    "{} reads its {which} from {container_path}, which no bind mount of the project holds: Make HTTPS trusted (`berth tls issue`) mounts a folder of Berth's there through its override, or add one yourself, e.g.:\n{}",
+                    t.service,
+                    tls_plan::mount_override(&t.service, target, &host)
+                )
+            }
         }
         Placement::Unresolved { written: Some(w) } => format!(
             "{}'s {which} path {w} is worked out by nginx at run time; Berth cannot place it",
@@ -633,6 +640,76 @@ pub fn untrust_ca(
         results,
         failed,
     })
+}
+
+/// For each terminator whose certificate folder no bind mount of the project holds, a folder in
+/// Berth's data folder mounted there through Berth's override (the project's files untouched):
+/// the services that need recreating to get it. A path in a folder the image fills itself
+/// (`/etc/nginx`) is not mounted over; that one fails the `place` step with the way out.
+pub(crate) fn mount_missing(
+    project: &Project,
+    env: &HashMap<String, String>,
+    steps: &mut Vec<TlsStep>,
+) -> Result<Vec<String>, ApiError> {
+    let mut mounted = Vec::new();
+    for t in tls_plan::terminators(project) {
+        for (which, p) in [("certificate", &t.cert), ("key", &t.key)] {
+            let Placement::NotMounted {
+                container_path,
+                suggested_mount_dir,
+                hides_image_files,
+            } = p
+            else {
+                continue;
+            };
+            if *hides_image_files {
+                let detail = format!(
+                    "{} reads its {which} from {container_path}, in a folder its image fills itself, so Berth does not mount over it; point ssl_certificate at a folder of its own (e.g. /etc/nginx/ssl/) and Berth mounts that",
+                    t.service
+                );
+                steps.push(TlsStep {
+                    step: "place".into(),
+                    status: StepStatus::Fail,
+                    detail: detail.clone(),
+                });
+                return Err(ApiError::new(ErrorCode::Tls, format!("place: {detail}")));
+            }
+            let label: String = suggested_mount_dir
+                .trim_matches('/')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            let source = crate::remap::placed_dir(env, project, &t.service).join(label);
+            std::fs::create_dir_all(&source).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Tls,
+                    format!("cannot create {}: {e}", source.display()),
+                )
+            })?;
+            crate::remap::add_mount(
+                env,
+                project,
+                crate::remap::MountEntry {
+                    service: t.service.clone(),
+                    source: source.clone(),
+                    target: suggested_mount_dir.clone(),
+                },
+            )?;
+            steps.push(TlsStep {
+                step: "place".into(),
+                status: StepStatus::Ok,
+                detail: format!(
+                    "{}: {} mounted at {suggested_mount_dir} through Berth's override (the project's files are untouched)",
+                    t.service,
+                    source.display()
+                ),
+            });
+            if !mounted.contains(&t.service) {
+                mounted.push(t.service.clone());
+            }
+        }
+    }
+    Ok(mounted)
 }
 
 /// Certificates for every terminator of the project whose files Berth can write: issued by

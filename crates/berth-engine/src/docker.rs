@@ -568,6 +568,19 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn rootless(&self) -> Result<bool, EngineError> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| map_err(self.host(), e))?;
+        Ok(info
+            .security_options
+            .unwrap_or_default()
+            .iter()
+            .any(|o| o.split(',').any(|kv| kv == "name=rootless")))
+    }
+
     async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {
         use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
         let host = self.host().to_owned();

@@ -62,6 +62,10 @@ pub trait Engine: Send + Sync + 'static {
         name: &str,
     ) -> impl Future<Output = Result<Option<String>, EngineError>> + Send;
 
+    /// Whether the daemon runs rootless (`docker info` lists `name=rootless` among its security
+    /// options): it then cannot publish host ports below the kernel's unprivileged start.
+    fn rootless(&self) -> impl Future<Output = Result<bool, EngineError>> + Send;
+
     /// Runs `cmd` (an argument vector, never a shell string) in a running container without a
     /// terminal, discards what it prints, and gives its exit code (126/127 when the program is
     /// not in the image).

@@ -181,6 +181,10 @@ impl Engine for FakeEngine {
         Ok(self.images.lock().ok().and_then(|m| m.get(name).cloned()))
     }
 
+    async fn rootless(&self) -> Result<bool, EngineError> {
+        Ok(false)
+    }
+
     async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {
         self.running(id)?;
         let has = |p: &str| self.programs.lock().is_ok_and(|l| l.iter().any(|x| x == p));

@@ -15,3 +15,13 @@ pub mod windows;
 pub use listeners::{HostFacts, Listener, Owner, ProcessInfo, Protocol};
 pub use probe::{bind_probe, Probe};
 pub use procfs::ProcFs;
+
+/// The first port an unprivileged process may bind (Linux's
+/// `net.ipv4.ip_unprivileged_port_start`, 1024 unless changed); 1024 elsewhere. A rootless
+/// container engine is such a process.
+pub fn unprivileged_port_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1024)
+}

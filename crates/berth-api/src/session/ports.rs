@@ -31,9 +31,10 @@ impl<C: Connector> OpenStack<C> {
         if !services.is_empty() {
             planned.retain(|p| services.contains(&p.service));
         }
-        let containers = match self.engine().await {
-            Ok(e) => e.project_containers(None).await.unwrap_or_default(),
-            Err(_) => Vec::new(),
+        let engine = self.engine().await.ok();
+        let containers = match &engine {
+            Some(e) => e.project_containers(None).await.unwrap_or_default(),
+            None => Vec::new(),
         };
         // A remote engine (tcp://, ssh://) publishes on its own machine: this host's sockets
         // say nothing about it, so only its containers are compared.
@@ -41,10 +42,20 @@ impl<C: Connector> OpenStack<C> {
             .endpoint()
             .is_none_or(|e| e.host.starts_with("unix://") || e.host.starts_with("npipe://"));
         let (procfs, remote_probe) = (ProcFs::default(), |_, _, _| Probe::Free);
+        // A rootless engine cannot publish low ports; asked (`docker info`) only when the stack
+        // wants one, since the answer costs a request.
+        let start = berth_host::unprivileged_port_start();
+        let unprivileged_start = match &engine {
+            Some(e) if local && planned.iter().any(|p| p.host_port < start) => {
+                e.rootless().await.unwrap_or(false).then_some(start)
+            }
+            _ => None,
+        };
         let facts = Facts {
             host: if local { &procfs } else { &NoHost },
             containers: &containers,
             probe: if local { &bind_probe } else { &remote_probe },
+            unprivileged_start,
         };
         check(&loaded.project.name, &planned, &facts)
     }

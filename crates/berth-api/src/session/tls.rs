@@ -29,17 +29,33 @@ impl<C: Connector> OpenStack<C> {
     where
         F: FnMut(&TlsStep),
     {
-        let project = self.loaded().project.clone();
+        let mut project = self.loaded().project.clone();
         let env = self.env.clone();
-        let (written, mut steps) = {
+        // A certificate folder no mount holds gets one through Berth's override first; the
+        // session reloads with it, so the certificate is then written into that folder.
+        let mut steps = Vec::new();
+        let mounted = match tls::mount_missing(&project, &env, &mut steps) {
+            Ok(m) => m,
+            Err(_) => Vec::new(),
+        };
+        let placing_failed = steps.iter().any(|s| s.status == StepStatus::Fail);
+        if !mounted.is_empty() {
+            self.reload_now()?;
+            project = self.loaded().project.clone();
+        }
+        let written = if placing_failed {
+            None
+        } else {
             let (p, e) = (project.clone(), env.clone());
-            tokio::task::spawn_blocking(move || {
+            let (written, more) = tokio::task::spawn_blocking(move || {
                 let mut steps = Vec::new();
                 let r = tls::write_certificates(&p, &e, SystemTime::now(), &mut steps);
                 (r.ok(), steps)
             })
             .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+            steps.extend(more);
+            written
         };
         steps.iter().for_each(&mut on_step);
         if let Some((ca, restart)) = written {

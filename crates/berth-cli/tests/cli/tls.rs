@@ -346,7 +346,81 @@ fn as_root_the_system_store_makes_curl_trust_it() {
 }
 
 #[test]
-fn a_certificate_path_no_mount_holds_is_said_with_the_mount_that_fixes_it() {
+fn a_certificate_path_no_mount_holds_gets_a_folder_of_berths_mounted_through_its_override() {
+    require_engine();
+    let _engine = berth_testkit::shared();
+    let port = free_local_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("conf")).expect("mkdir");
+    let compose = format!(
+        "services:\n  web:\n    image: nginx:alpine\n    ports: [\"127.0.0.1:{port}:443\"]\n    volumes:\n      - ./conf:/etc/nginx/conf.d:ro\n"
+    );
+    std::fs::write(dir.path().join("compose.yaml"), &compose).expect("write");
+    std::fs::write(
+        dir.path().join("conf/site.conf"),
+        format!("server {{\n  listen 443 ssl;\n  ssl_certificate /etc/ssl/private/site.crt;\n  ssl_certificate_key /etc/ssl/private/site.key;\n  location / {{ return 200 \"{PAGE}\"; }}\n}}\n"),
+    )
+    .expect("write");
+    let name = format!("berthtlsmount{}", std::process::id());
+    let _down = ComposeDown(vec![(name.clone(), dir.path().to_path_buf())]);
+    let run = |args: &[&str]| {
+        let at = if args[0] == "tls" { 2 } else { 1 };
+        let mut all = args[..at].to_vec();
+        all.extend(["-p", name.as_str()]);
+        all.extend(&args[at..]);
+        berth_tls(&all, dir.path(), data.path(), data.path())
+    };
+    let v = json_of(&run(&["tls", "status", "--json"]));
+    let e = endpoint(&v);
+    assert_eq!(e["state"], "missing");
+    let problem = e["problem"].as_str().expect("a sentence");
+    assert!(
+        problem.contains("/etc/ssl/private/site.crt")
+            && problem.contains("target: \"/etc/ssl/private\""),
+        "names the path and the mount: {problem}"
+    );
+
+    let i = run(&["tls", "issue", "--json"]);
+    assert!(i.status.success(), "issue: {}{}", stdout(&i), stderr(&i));
+    let iv = json_of(&i);
+    assert!(
+        iv["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .any(|s| s["step"] == "place" && s["status"] == "ok"),
+        "the folder is mounted through Berth's override: {iv:#}"
+    );
+    let e = endpoint(&iv);
+    let cert = e["cert_path"].as_str().expect("a host path now");
+    assert!(
+        cert.starts_with(&*data.path().to_string_lossy()),
+        "inside Berth's data folder: {cert}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yaml")).expect("read"),
+        compose,
+        "the project's file is untouched"
+    );
+    let up = run(&["up"]);
+    assert!(up.status.success(), "up with the mount: {}", stderr(&up));
+    let verified = (0..40).find_map(|_| {
+        let v = json_of(&run(&["tls", "status", "--json"]));
+        if endpoint(&v)["verified"] == true {
+            return Some(v);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        None
+    });
+    assert!(
+        verified.is_some(),
+        "nginx serves the certificate from Berth's folder"
+    );
+}
+
+#[test]
+fn a_certificate_in_a_folder_the_image_fills_is_not_mounted_over() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(dir.path().join("conf")).expect("mkdir");
@@ -355,31 +429,17 @@ fn a_certificate_path_no_mount_holds_is_said_with_the_mount_that_fixes_it() {
         "services:\n  web:\n    image: nginx:alpine\n    ports: [\"127.0.0.1:9443:443\"]\n    volumes:\n      - ./conf:/etc/nginx/conf.d:ro\n",
     )
     .expect("write");
+    // Relative to nginx's prefix: /etc/nginx/site.crt, beside nginx.conf.
     std::fs::write(
         dir.path().join("conf/site.conf"),
-        "server {\n  listen 443 ssl;\n  ssl_certificate /etc/ssl/private/site.crt;\n  ssl_certificate_key /etc/ssl/private/site.key;\n}\n",
+        "server {\n  listen 443 ssl;\n  ssl_certificate site.crt;\n  ssl_certificate_key site.key;\n}\n",
     )
     .expect("write");
-    let s = berth_tls(
-        &["tls", "status", "--json"],
-        dir.path(),
-        data.path(),
-        data.path(),
-    );
-    let v = json_of(&s);
-    let e = endpoint(&v);
-    assert_eq!(e["state"], "missing");
-    let problem = e["problem"].as_str().expect("a sentence");
-    assert!(
-        problem.contains("/etc/ssl/private/site.crt")
-            && problem.contains("target: \"/etc/ssl/private\""),
-        "names the path and the mount to add: {problem}"
-    );
     let i = berth_tls(&["tls", "issue"], dir.path(), data.path(), data.path());
     assert_eq!(i.status.code(), Some(8), "issue fails: {}", stdout(&i));
     assert!(
-        stdout(&i).contains("step place failed"),
-        "naming the failing step: {}",
+        stdout(&i).contains("step place failed") && stdout(&i).contains("/etc/nginx/ssl/"),
+        "naming the failing step and the way out: {}",
         stdout(&i)
     );
 }
