@@ -460,7 +460,26 @@ test("Certificates: the self-signed certificate is named as such, Make HTTPS tru
     const s = await statuses();
     return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
   }, 60_000);
+
+  // nginx without its certificate cannot start: the window says so and offers the same button.
+  for (const f of ["localhost.crt", "localhost.key"]) fs.rmSync(path.join(stackDir, "nginx/ssl", f));
   await click("#nav-overview");
+  await click("#btn-restart");
+  const blocked = await until("the missing-certificate banner", async () => js(`return document.getElementById("tls-blocked")?.textContent ?? false`), 60_000);
+  assert.match(blocked, /nginx cannot start/);
+  await click("#btn-tls-fix");
+  await until("the consent dialog, at once", async () => js(`return !!document.getElementById("tls-consent")`), 20_000);
+  await click("#consent-skip");
+  await until("issued, restarted and verified", async () =>
+    js(`return !!document.querySelector('#certs-steps li[data-step="verify"][data-status="ok"]')`), 120_000).catch(async (e) => {
+    throw new Error(`${e.message}; steps: ${await js(`return document.getElementById("certs-steps")?.textContent`)}`);
+  });
+  await until("the stack green with its new certificate", async () => {
+    const s = await statuses();
+    return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
+  }, 60_000);
+  await click("#nav-overview");
+  await until("no banner any more", async () => !(await js(`return !!document.getElementById("tls-blocked")`)), 20_000);
 });
 
 test("a terminal into a service: a shell in the container, tabs that survive switching views, close ends it", async () => {

@@ -316,7 +316,12 @@ export type TlsView = { project: string,
 /**
  * `None` until the CA is made (the first issue or trust makes it).
  */
-ca: CaView | null, endpoints: Array<TlsEndpoint>, };
+ca: CaView | null, endpoints: Array<TlsEndpoint>, 
+/**
+ * Services whose certificate file is missing or expired: nginx refuses to start ("cannot
+ * load certificate"), and "Make HTTPS trusted" is the fix to offer.
+ */
+cannot_start: Array<string>, };
 
 export type TlsEndpoint = { service: string, 
 /**
@@ -379,7 +384,7 @@ step: string, status: StepStatus, detail: string, };
 
 export type StepStatus = "ok" | "fail" | "skip";
 
-export type TlsIssueView = { project: string, ca: CaView | null, endpoints: Array<TlsEndpoint>, steps: Array<TlsStep>, };
+export type TlsIssueView = { project: string, ca: CaView | null, endpoints: Array<TlsEndpoint>, cannot_start: Array<string>, steps: Array<TlsStep>, };
 
 export type TrustView = { ca: CaView, 
 /**

@@ -87,6 +87,9 @@ pub struct TlsView {
     /// `None` until the CA is made (the first issue or trust makes it).
     pub ca: Option<CaView>,
     pub endpoints: Vec<TlsEndpoint>,
+    /// Services whose certificate file is missing or expired: nginx refuses to start ("cannot
+    /// load certificate"), and "Make HTTPS trusted" is the fix to offer.
+    pub cannot_start: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -111,6 +114,7 @@ pub struct TlsIssueView {
     pub project: String,
     pub ca: Option<CaView>,
     pub endpoints: Vec<TlsEndpoint>,
+    pub cannot_start: Vec<String>,
     pub steps: Vec<TlsStep>,
 }
 
@@ -540,10 +544,18 @@ pub fn status(
     let ca = Ca::load(&ca_dir(env)).map_err(tls_error)?;
     let ca_view = ca.as_ref().map(|c| ca_view(c, env));
     let trusted = ca_view.as_ref().is_some_and(|v| !v.trusted_by.is_empty());
+    let endpoints = endpoints(project, ca.as_ref(), trusted, now);
+    let mut cannot_start: Vec<String> = endpoints
+        .iter()
+        .filter(|e| matches!(e.state, TlsState::Missing | TlsState::Expired))
+        .map(|e| e.service.clone())
+        .collect();
+    cannot_start.dedup();
     Ok(TlsView {
         project: project.name.clone(),
-        endpoints: endpoints(project, ca.as_ref(), trusted, now),
+        endpoints,
         ca: ca_view,
+        cannot_start,
     })
 }
 
@@ -917,5 +929,124 @@ pub fn window_elevation() -> Elevation {
         Elevation::None
     } else {
         Elevation::Pkexec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 86_400;
+
+    /// A stack with one nginx terminator whose certificate folder is bind-mounted, loaded as
+    /// the session would, and the environment pointing Berth's data folder into the test.
+    fn stack() -> (tempfile::TempDir, Project, HashMap<String, String>) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("conf")).expect("mkdir");
+        std::fs::create_dir_all(root.join("ssl")).expect("mkdir");
+        std::fs::write(
+            root.join("compose.yaml"),
+            "services:\n  web:\n    image: nginx:alpine\n    ports: [\"127.0.0.1:1:443\"]\n    volumes:\n      - ./conf:/etc/nginx/conf.d:ro\n      - ./ssl:/etc/nginx/ssl:ro\n",
+        )
+        .expect("write");
+        std::fs::write(
+            root.join("conf/site.conf"),
+            "server {\n  listen 443 ssl;\n  ssl_certificate /etc/nginx/ssl/a.crt;\n  ssl_certificate_key /etc/nginx/ssl/a.key;\n}\n",
+        )
+        .expect("write");
+        let mut env = HashMap::new();
+        env.insert(
+            "BERTH_DATA_DIR".to_owned(),
+            root.join("data").to_string_lossy().into_owned(),
+        );
+        let project = berth_compose::load(&berth_compose::LoadOptions {
+            dir: Some(root.to_path_buf()),
+            env: env.clone(),
+            ..Default::default()
+        })
+        .expect("loads");
+        (dir, project, env)
+    }
+
+    fn written(steps: &[TlsStep]) -> StepStatus {
+        steps
+            .iter()
+            .find(|s| s.step == "write")
+            .map(|s| s.status)
+            .expect("a write step")
+    }
+
+    #[test]
+    fn an_expired_leaf_is_reported_and_renewed_and_a_good_one_kept() {
+        let (_dir, project, env) = stack();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut steps = Vec::new();
+        write_certificates(&project, &env, t0, &mut steps).expect("issued");
+        assert_eq!(written(&steps), StepStatus::Ok);
+
+        let mut again = Vec::new();
+        write_certificates(&project, &env, t0 + Duration::from_secs(DAY), &mut again)
+            .expect("checked");
+        assert_eq!(
+            written(&again),
+            StepStatus::Skip,
+            "a good certificate is kept"
+        );
+
+        let later = t0 + Duration::from_secs(400 * DAY);
+        let v = status(&project, &env, later).expect("status");
+        assert_eq!(v.endpoints[0].state, TlsState::Expired, "{:?}", v.endpoints);
+        assert_eq!(
+            v.cannot_start,
+            ["web"],
+            "nginx cannot start on an expired one"
+        );
+
+        let mut renewed = Vec::new();
+        write_certificates(&project, &env, later, &mut renewed).expect("renewed");
+        assert_eq!(
+            written(&renewed),
+            StepStatus::Ok,
+            "an expired one is replaced"
+        );
+        let v = status(&project, &env, later).expect("status");
+        assert_eq!(
+            v.endpoints[0].state,
+            TlsState::Untrusted,
+            "fresh and Berth's (the CA is in no store in this test)"
+        );
+    }
+
+    #[test]
+    fn a_leaf_with_less_than_30_days_left_is_renewed_before_it_expires() {
+        let (_dir, project, env) = stack();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut steps = Vec::new();
+        write_certificates(&project, &env, t0, &mut steps).expect("issued");
+        let near_end = t0 + Duration::from_secs(380 * DAY);
+        let mut renewed = Vec::new();
+        write_certificates(&project, &env, near_end, &mut renewed).expect("renewed");
+        assert_eq!(written(&renewed), StepStatus::Ok, "17 days left: renewed");
+    }
+
+    #[test]
+    fn loopback_is_the_only_place_a_handshake_goes() {
+        assert_eq!(loopback_for(""), Some(Ipv4Addr::LOCALHOST.into()));
+        assert_eq!(loopback_for("0.0.0.0"), Some(Ipv4Addr::LOCALHOST.into()));
+        assert_eq!(loopback_for("::"), Some(Ipv6Addr::LOCALHOST.into()));
+        assert_eq!(loopback_for("[::1]"), Some(Ipv6Addr::LOCALHOST.into()));
+        assert_eq!(loopback_for("127.0.0.2"), "127.0.0.2".parse().ok());
+        assert_eq!(
+            loopback_for("::ffff:127.0.0.1"),
+            Some(Ipv4Addr::LOCALHOST.into())
+        );
+        assert_eq!(loopback_for("192.168.1.10"), None, "never a LAN address");
+        assert_eq!(
+            loopback_for("172.17.0.2"),
+            None,
+            "never a container address"
+        );
+        assert_eq!(sni_for("*.demo.localhost"), "berth-check.demo.localhost");
     }
 }

@@ -77,6 +77,7 @@ pub async fn run(cmd: TlsCommand, env: HashMap<String, String>) -> Result<(Strin
                     project: view.project.clone(),
                     ca: view.ca.clone(),
                     endpoints: view.endpoints.clone(),
+                    cannot_start: view.cannot_start.clone(),
                 });
                 if let Some(f) = failed {
                     let _ = writeln!(o, "\nstep {} failed: {}", f.step, f.detail);

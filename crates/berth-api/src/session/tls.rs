@@ -34,10 +34,8 @@ impl<C: Connector> OpenStack<C> {
         // A certificate folder no mount holds gets one through Berth's override first; the
         // session reloads with it, so the certificate is then written into that folder.
         let mut steps = Vec::new();
-        let mounted = match tls::mount_missing(&project, &env, &mut steps) {
-            Ok(m) => m,
-            Err(_) => Vec::new(),
-        };
+        // A failed mount is in `steps` already (the `place` step says why).
+        let mounted = tls::mount_missing(&project, &env, &mut steps).unwrap_or_default();
         let placing_failed = steps.iter().any(|s| s.status == StepStatus::Fail);
         if !mounted.is_empty() {
             self.reload_now()?;
@@ -59,33 +57,52 @@ impl<C: Connector> OpenStack<C> {
         };
         steps.iter().for_each(&mut on_step);
         if let Some((ca, restart)) = written {
-            let running: Vec<String> = match self.engine().await {
+            // A terminator with a container is restarted even when it exited (nginx stops at
+            // once without its certificate): `compose restart` starts it again. One given a new
+            // mount needs a new container instead.
+            let containers = match self.engine().await {
                 Ok(engine) => engine
                     .project_containers(Some(&project.name))
                     .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|c| c.state == RunState::Running)
-                    .filter_map(|c| c.service)
-                    .collect(),
+                    .unwrap_or_default(),
                 Err(_) => Vec::new(),
             };
+            let created: Vec<String> = containers
+                .iter()
+                .filter(|c| !c.oneoff)
+                .filter_map(|c| c.service.clone())
+                .collect();
+            let mut running: Vec<String> = containers
+                .iter()
+                .filter(|c| !c.oneoff && c.state == RunState::Running)
+                .filter_map(|c| c.service.clone())
+                .collect();
             let mut restarted_all = true;
             for service in &restart {
-                let step = if running.contains(service) {
+                let (action, did) = if mounted.contains(service) {
+                    (
+                        crate::Action::Recreate,
+                        "recreated with its certificate folder",
+                    )
+                } else {
+                    (
+                        crate::Action::Restart,
+                        "restarted to load its new certificate",
+                    )
+                };
+                let step = if created.contains(service) {
                     match self
-                        .act(
-                            crate::Action::Restart,
-                            std::slice::from_ref(service),
-                            |_| {},
-                        )
+                        .act(action, std::slice::from_ref(service), |_| {})
                         .await
                     {
-                        Ok(()) => TlsStep {
-                            step: "restart".into(),
-                            status: StepStatus::Ok,
-                            detail: format!("{service} restarted to load its new certificate"),
-                        },
+                        Ok(()) => {
+                            running.push(service.clone());
+                            TlsStep {
+                                step: "restart".into(),
+                                status: StepStatus::Ok,
+                                detail: format!("{service} {did}"),
+                            }
+                        }
                         Err(e) => {
                             restarted_all = false;
                             TlsStep {
@@ -100,7 +117,7 @@ impl<C: Connector> OpenStack<C> {
                         step: "restart".into(),
                         status: StepStatus::Skip,
                         detail: format!(
-                            "{service} is not running: it reads the certificate when it starts"
+                            "{service} has no container yet: it reads the certificate when it starts"
                         ),
                     }
                 };
@@ -126,6 +143,7 @@ impl<C: Connector> OpenStack<C> {
             project: view.project,
             ca: view.ca,
             endpoints: view.endpoints,
+            cannot_start: view.cannot_start,
             steps,
         })
     }
