@@ -431,6 +431,9 @@ test("Certificates: the self-signed certificate is named as such, Make HTTPS tru
   const before = await until("nginx's endpoint", async () => js(`return document.querySelector(arguments[0])?.dataset.state ?? false`, row), 30_000);
   assert.ok(["untrusted", "mismatch"].includes(before), `openssl's self-signed certificate is not trusted: ${before}`);
   assert.match(await js(`return document.querySelector('#certs-table tr.problem-row[data-service="nginx"]').textContent`), /not issued by Berth|does not cover/, "the reason is said");
+  // An action still running (the Up before this test recreating nginx) would make the restart
+  // step refuse with "Up is still running": wait until the stack is idle.
+  await until("no action running", async () => !(await js(`return !!document.getElementById("btn-cancel")`)), 180_000);
   await click("#btn-make-https");
   await until("the consent dialog", async () => js(`return !!document.getElementById("tls-consent")`));
   assert.match(await js(`return document.getElementById("tls-consent").textContent`), /Chromium/, "the stores are named before anything changes");
@@ -464,6 +467,7 @@ test("Certificates: the self-signed certificate is named as such, Make HTTPS tru
   // nginx without its certificate cannot start: the window says so and offers the same button.
   for (const f of ["localhost.crt", "localhost.key"]) fs.rmSync(path.join(stackDir, "nginx/ssl", f));
   await click("#nav-overview");
+  await until("no action running", async () => !(await js(`return !!document.getElementById("btn-cancel")`)), 180_000);
   await click("#btn-restart");
   const blocked = await until("the missing-certificate banner", async () => js(`return document.getElementById("tls-blocked")?.textContent ?? false`), 60_000);
   assert.match(blocked, /nginx cannot start/);
