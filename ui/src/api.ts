@@ -90,15 +90,15 @@ export const terminalCopy = (text: string) => invoke<void>("terminal_copy", { te
 export const terminalPaste = (id: number) => invoke<number>("terminal_paste", { id });
 
 export const checkPorts = (session: number) => invoke<PortsView>("check_ports", { session });
-export const portRemaps = (dir: string) => invoke<RemapView>("port_remaps", { dir });
-export const remapPort = (session: number, dir: string, service: string, from: number, to: number) =>
-  invoke<RemapView>("remap_port", { session, dir, service, from, to });
-export const unremapPort = (session: number, dir: string, service: string, port: number) =>
-  invoke<RemapView>("unremap_port", { session, dir, service, port });
+export const portRemaps = (session: number) => invoke<RemapView>("port_remaps", { session });
+export const remapPort = (session: number, service: string, from: number, to: number) =>
+  invoke<RemapView>("remap_port", { session, service, from, to });
+export const unremapPort = (session: number, service: string, port: number) =>
+  invoke<RemapView>("unremap_port", { session, service, port });
 export const stopPortHolder = (session: number, service: string, hostPort: number) =>
   invoke<string>("stop_port_holder", { session, service, hostPort });
-export const writePortOverride = (session: number, dir: string) =>
-  invoke<WrittenOverride>("write_port_override", { session, dir });
+export const writePortOverride = (session: number) =>
+  invoke<WrittenOverride>("write_port_override", { session });
 
 export const tlsStatus = (session: number) => invoke<TlsView>("tls_status", { session });
 export const tlsStores = () => invoke<StoreView[]>("tls_stores");

@@ -143,11 +143,14 @@ fn mounts_override_of(env: &HashMap<String, String>, project: &Project) -> Optio
     let mut text = String::from(
         "# Written by Berth: files it places for services (certificates).\nservices:\n",
     );
-    let mut services: Vec<&str> = list.iter().map(|m| m.service.as_str()).collect();
-    services.dedup();
-    for svc in services {
+    // One key per service, whatever order the list has.
+    let mut by_service: std::collections::BTreeMap<&str, Vec<&MountEntry>> = Default::default();
+    for m in &list {
+        by_service.entry(m.service.as_str()).or_default().push(m);
+    }
+    for (svc, mounts) in by_service {
         text.push_str(&format!("  {}:\n    volumes:\n", q(svc)));
-        for m in list.iter().filter(|m| m.service == svc) {
+        for m in mounts {
             text.push_str(&format!(
                 "      - type: bind\n        source: {}\n        target: {}\n        read_only: true\n",
                 q(&m.source.to_string_lossy()),
@@ -313,8 +316,8 @@ pub fn write_override_to_project(
             existing.display()
         )));
     }
-    // Compose v1 reads only docker-compose.override.yml beside docker-compose.yml; v2 reads
-    // either name, so the v1 one is kept for a project that uses the v1 file name.
+    // The name that matches the project's own file name (v2 reads either; the content's
+    // `!override` needs Compose 2.24 or later in any case).
     let name = match base.file_name().and_then(|n| n.to_str()) {
         Some(n) if n.starts_with("docker-compose") => "docker-compose.override.yml",
         _ => OVERRIDE_NAME,
@@ -326,12 +329,31 @@ pub fn write_override_to_project(
             target.display()
         )));
     }
+    // Berth's own header speaks of its data folder: the project's copy gets its own.
+    let body: String = content
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let text = format!(
-        "# Written by Berth: host ports moved off ports taken on this machine ({}).\n# Delete this file to publish the ports the other compose files name.\n{content}",
+        "# Written by Berth: host ports moved off ports taken on this machine ({}).\n# Delete this file to publish the ports the other compose files name.\n{body}",
         describe(&list)
     );
-    write_atomic(&target, &text)
-        .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", target.display())))?;
+    // Created only if absent, at the moment of writing: a file that appeared since the check
+    // is never replaced.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&target)
+            .map_err(|e| {
+                ApiError::invalid_input(format!("cannot write {}: {e}", target.display()))
+            })?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", target.display())))?;
+    }
     save(&project, &files, Vec::new())?;
     Ok(WrittenOverride {
         message: format!(

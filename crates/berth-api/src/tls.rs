@@ -307,9 +307,21 @@ fn sni_for(name: &str) -> String {
     }
 }
 
+/// Why a handshake failed, and the certificate the server presented if it got that far.
+struct Refused {
+    why: String,
+    served: Option<String>,
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Self {
+        Refused { why, served: None }
+    }
+}
+
 /// Every name served by one published port, each with Berth's CA as the only root: the
 /// certificate the server presents, the same for every name, when all were accepted.
-fn handshake(addr: SocketAddr, names: &[String], ca: &Ca) -> Result<String, String> {
+fn handshake(addr: SocketAddr, names: &[String], ca: &Ca) -> Result<String, Refused> {
     let mut served = None;
     for n in names {
         match berth_tls::verify(addr, &sni_for(n), ca, HANDSHAKE_TIMEOUT) {
@@ -317,19 +329,25 @@ fn handshake(addr: SocketAddr, names: &[String], ca: &Ca) -> Result<String, Stri
                 served_fingerprint, ..
             } => {
                 if served.as_ref().is_some_and(|s| *s != served_fingerprint) {
-                    return Err(format!("{addr} serves another certificate for {n}"));
+                    return Err(format!("{addr} serves another certificate for {n}").into());
                 }
                 served = Some(served_fingerprint);
             }
-            Verification::Untrusted { reason, .. } => {
-                return Err(format!("{addr} (name {n}): {reason}"));
+            Verification::Untrusted {
+                reason,
+                served_fingerprint,
+            } => {
+                return Err(Refused {
+                    why: format!("{addr} (name {n}): {reason}"),
+                    served: served_fingerprint,
+                });
             }
             Verification::Unreachable { reason } => {
-                return Err(format!("{addr} does not answer: {reason}"));
+                return Err(format!("{addr} does not answer: {reason}").into());
             }
         }
     }
-    served.ok_or_else(|| "no name to check".into())
+    served.ok_or_else(|| String::from("no name to check").into())
 }
 
 fn placement_path(p: &Placement) -> Option<&Path> {
@@ -473,9 +491,13 @@ fn endpoint(
     if !ours {
         e.state = TlsState::Untrusted;
         e.problem = Some(format!(
-            "the certificate at {} was not issued by Berth's CA ({}), so browsers warn: Make HTTPS trusted replaces it",
+            "the certificate at {} was not issued by Berth's CA ({}): Make HTTPS trusted replaces it, keeping the old pair beside it as .berth-backup",
             cert_path.display(),
-            if info.self_signed { "it is self-signed" } else { "another issuer" }
+            if info.self_signed {
+                "it is self-signed".to_owned()
+            } else {
+                format!("issuer {}", info.issuer_cn.as_deref().unwrap_or("unknown"))
+            }
         ));
         return e;
     }
@@ -507,8 +529,22 @@ fn endpoint(
                         t.service
                     ));
                 }
-                Err(why) => {
-                    e.problem.get_or_insert(why);
+                // Another certificate than the file's is served (an old one, not restarted
+                // since): whatever the stores trust, the browser sees that one.
+                Err(Refused {
+                    served: Some(served),
+                    ..
+                }) if served != info.fingerprint_sha256 => {
+                    e.state = TlsState::Mismatch;
+                    e.problem = Some(format!(
+                        "{} serves another certificate than the one in {}: restart {} to load it",
+                        t.service,
+                        cert_path.display(),
+                        t.service
+                    ));
+                }
+                Err(r) => {
+                    e.problem.get_or_insert(r.why);
                 }
             },
         }
@@ -547,7 +583,11 @@ pub fn status(
     let endpoints = endpoints(project, ca.as_ref(), trusted, now);
     let mut cannot_start: Vec<String> = endpoints
         .iter()
-        .filter(|e| matches!(e.state, TlsState::Missing | TlsState::Expired))
+        // Only a file Berth knows the place of: a certificate from the image (not mounted)
+        // may well let nginx start.
+        .filter(|e| {
+            e.cert_path.is_some() && matches!(e.state, TlsState::Missing | TlsState::Expired)
+        })
         .map(|e| e.service.clone())
         .collect();
     cannot_start.dedup();
@@ -692,7 +732,9 @@ pub(crate) fn mount_missing(
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
                 .collect();
             let source = crate::remap::placed_dir(env, project, &t.service).join(label);
-            std::fs::create_dir_all(&source).map_err(|e| {
+            // Created 0700 from the stack folder down: the overrides are trusted only from a
+            // folder nobody else can write (a umask of 002 must not make it 0775).
+            crate::data::create_private_dir(&source).map_err(|e| {
                 ApiError::new(
                     ErrorCode::Tls,
                     format!("cannot create {}: {e}", source.display()),
@@ -722,6 +764,43 @@ pub(crate) fn mount_missing(
         }
     }
     Ok(mounted)
+}
+
+/// `f` lies inside one of `roots` once links are resolved (the file itself may not exist yet:
+/// its nearest existing folder is what counts).
+fn inside(f: &Path, roots: &[PathBuf]) -> bool {
+    let mut probe = f.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        if let Ok(c) = probe.canonicalize() {
+            break c;
+        }
+        match (probe.file_name().map(|n| n.to_owned()), probe.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                probe = parent.to_path_buf();
+            }
+            _ => return false,
+        }
+    };
+    let full = rest.iter().rev().fold(resolved, |p, n| p.join(n));
+    if full
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return false;
+    }
+    roots
+        .iter()
+        .filter_map(|r| r.canonicalize().ok().or_else(|| Some(r.clone())))
+        .any(|r| full.starts_with(r))
+}
+
+/// Where a replaced certificate or key that was not Berth's is kept.
+fn backup_path(f: &Path) -> PathBuf {
+    let mut name = f.file_name().unwrap_or_default().to_os_string();
+    name.push(".berth-backup");
+    f.with_file_name(name)
 }
 
 /// Certificates for every terminator of the project whose files Berth can write: issued by
@@ -791,6 +870,22 @@ pub(crate) fn write_certificates(
                 placement_problem(t, which, p, project),
             ));
         };
+        // A bind mount can reach anywhere (`~/.ssh:/etc/nginx/ssl`): Berth writes only inside
+        // the project's folder and its own data folder.
+        let roots = [project.working_dir.clone(), data_dir(env)];
+        for f in [cert, key] {
+            if !inside(f, &roots) {
+                return Err(fail(
+                    steps,
+                    "place",
+                    format!(
+                        "{}: {} is outside the project folder and Berth's data folder; Berth writes certificates only there (mount a folder of the project at its certificate path)",
+                        t.service,
+                        f.display()
+                    ),
+                ));
+            }
+        }
         if let Ok(pem) = std::fs::read_to_string(cert) {
             if let Ok(info) = berth_tls::inspect_pem(&pem) {
                 let current = ca.signed(&pem)
@@ -816,6 +911,32 @@ pub(crate) fn write_certificates(
                 }
             }
         }
+        // A pair that is not Berth's (the seed's openssl one, a mkcert one) is kept beside the
+        // new one, never lost.
+        let mut kept = Vec::new();
+        let theirs = std::fs::read_to_string(cert)
+            .map(|pem| !ca.signed(&pem))
+            .unwrap_or(false);
+        if theirs {
+            for f in [cert, key] {
+                let backup = backup_path(f);
+                if f.exists() && !backup.exists() {
+                    if let Err(e) = std::fs::copy(f, &backup) {
+                        return Err(fail(
+                            steps,
+                            "write",
+                            format!(
+                                "{}: cannot keep {} as {}: {e}",
+                                t.service,
+                                f.display(),
+                                backup.display()
+                            ),
+                        ));
+                    }
+                    kept.push(backup.display().to_string());
+                }
+            }
+        }
         let names: Vec<Name> = t.names.iter().map(|n| name_of(n)).collect();
         let leaf = match ca.issue(&names, now) {
             Ok(l) => l,
@@ -829,12 +950,17 @@ pub(crate) fn write_certificates(
             "write",
             StepStatus::Ok,
             format!(
-                "{}: {} and {} (key 0600) for {}, valid until {}",
+                "{}: {} and {} (key 0600) for {}, valid until {}{}",
                 t.service,
                 cert.display(),
                 key.display(),
                 t.names.join(", "),
-                rfc3339(leaf.not_after)
+                rfc3339(leaf.not_after),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the previous pair kept as {}", kept.join(" and "))
+                }
             ),
         );
         if !restart.contains(&t.service) {
@@ -895,7 +1021,7 @@ pub(crate) fn verify_all(
                 continue;
             };
             let at = SocketAddr::new(addr, *port);
-            let mut last = Err(String::new());
+            let mut last: Result<String, Refused> = Err(String::new().into());
             for _ in 0..20 {
                 last = handshake(at, &t.names, ca);
                 if matches!(&last, Ok(served) if *served == fp) {
@@ -909,7 +1035,7 @@ pub(crate) fn verify_all(
                     format!("{}: https://{} serves the new certificate for {} (chain from Berth's CA, SHA-256 {})", t.service, at, t.names.join(", "), &fp[..16.min(fp.len())]),
                 ),
                 Ok(_) => (StepStatus::Fail, format!("{}: {at} still serves another certificate", t.service)),
-                Err(why) => (StepStatus::Fail, format!("{}: {why}", t.service)),
+                Err(r) => (StepStatus::Fail, format!("{}: {}", t.service, r.why)),
             };
             all &= status == StepStatus::Ok;
             steps.push(TlsStep {
@@ -1028,6 +1154,66 @@ mod tests {
         let mut renewed = Vec::new();
         write_certificates(&project, &env, near_end, &mut renewed).expect("renewed");
         assert_eq!(written(&renewed), StepStatus::Ok, "17 days left: renewed");
+    }
+
+    #[test]
+    fn a_pair_that_is_not_berths_is_kept_as_a_backup_when_replaced() {
+        let (dir, project, env) = stack();
+        let other =
+            berth_tls::Ca::load_or_create(&dir.path().join("other-ca"), "x", SystemTime::now())
+                .expect("another CA");
+        let theirs = other
+            .issue(&[Name::Dns("localhost".into())], SystemTime::now())
+            .expect("leaf");
+        let crt = dir.path().join("ssl/a.crt");
+        std::fs::write(&crt, &theirs.cert_pem).expect("write");
+        std::fs::write(dir.path().join("ssl/a.key"), &theirs.key_pem).expect("write");
+        let mut steps = Vec::new();
+        write_certificates(&project, &env, SystemTime::now(), &mut steps).expect("issued");
+        let backup = std::fs::read_to_string(dir.path().join("ssl/a.crt.berth-backup"))
+            .expect("the old certificate is kept");
+        assert_eq!(backup, theirs.cert_pem);
+        assert!(
+            dir.path().join("ssl/a.key.berth-backup").exists(),
+            "and its key"
+        );
+        assert_ne!(
+            std::fs::read_to_string(&crt).expect("read"),
+            theirs.cert_pem
+        );
+    }
+
+    #[test]
+    fn a_mount_reaching_outside_the_project_is_never_written() {
+        let (dir, _, env) = stack();
+        let outside = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            format!(
+                "services:\n  web:\n    image: nginx:alpine\n    volumes:\n      - ./conf:/etc/nginx/conf.d:ro\n      - {}:/etc/nginx/ssl\n",
+                outside.path().display()
+            ),
+        )
+        .expect("write");
+        let project = berth_compose::load(&berth_compose::LoadOptions {
+            dir: Some(dir.path().to_path_buf()),
+            env: env.clone(),
+            ..Default::default()
+        })
+        .expect("loads");
+        let mut steps = Vec::new();
+        let err =
+            write_certificates(&project, &env, SystemTime::now(), &mut steps).expect_err("refused");
+        assert!(
+            err.message.contains("outside the project folder"),
+            "{}",
+            err.message
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).expect("read").count(),
+            0,
+            "nothing written there"
+        );
     }
 
     #[test]

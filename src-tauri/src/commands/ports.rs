@@ -3,7 +3,7 @@
 use berth_api::{ApiError, PortsView, RemapView, SessionId, WrittenOverride};
 use tauri::State;
 
-use super::stack::{env, request};
+use super::stack::env;
 use crate::sessions::AppSessions;
 
 /// Every host port the stack publishes, with its status, owner and a suggested free port.
@@ -19,9 +19,12 @@ pub async fn check_ports(
 
 /// The stack's remaps and the override they make.
 #[tauri::command]
-#[tracing::instrument(err(Debug))]
-pub fn port_remaps(dir: String) -> Result<RemapView, ApiError> {
-    berth_api::remaps(&request(&dir), env())
+#[tracing::instrument(skip(sessions), err(Debug))]
+pub fn port_remaps(
+    session: SessionId,
+    sessions: State<'_, AppSessions>,
+) -> Result<RemapView, ApiError> {
+    berth_api::remaps(sessions.get(session)?.request(), env())
 }
 
 /// Publishes `service`'s host port `from` as `to`, and reloads the session with it.
@@ -29,14 +32,14 @@ pub fn port_remaps(dir: String) -> Result<RemapView, ApiError> {
 #[tracing::instrument(skip(sessions), err(Debug))]
 pub fn remap_port(
     session: SessionId,
-    dir: String,
     service: String,
     from: u16,
     to: u16,
     sessions: State<'_, AppSessions>,
 ) -> Result<RemapView, ApiError> {
-    let v = berth_api::remap(&request(&dir), env(), &service, from, to)?;
-    sessions.get(session)?.reload_now()?;
+    let stack = sessions.get(session)?;
+    let v = berth_api::remap(stack.request(), env(), &service, from, to)?;
+    stack.reload_now()?;
     Ok(v)
 }
 
@@ -45,13 +48,13 @@ pub fn remap_port(
 #[tracing::instrument(skip(sessions), err(Debug))]
 pub fn unremap_port(
     session: SessionId,
-    dir: String,
     service: String,
     port: u16,
     sessions: State<'_, AppSessions>,
 ) -> Result<RemapView, ApiError> {
-    let v = berth_api::unremap(&request(&dir), env(), &service, port)?;
-    sessions.get(session)?.reload_now()?;
+    let stack = sessions.get(session)?;
+    let v = berth_api::unremap(stack.request(), env(), &service, port)?;
+    stack.reload_now()?;
     Ok(v)
 }
 
@@ -77,10 +80,10 @@ pub async fn stop_port_holder(
 #[tracing::instrument(skip(sessions), err(Debug))]
 pub fn write_port_override(
     session: SessionId,
-    dir: String,
     sessions: State<'_, AppSessions>,
 ) -> Result<WrittenOverride, ApiError> {
-    let written = berth_api::write_override_to_project(&request(&dir), env())?;
-    sessions.get(session)?.reload_now()?;
+    let stack = sessions.get(session)?;
+    let written = berth_api::write_override_to_project(stack.request(), env())?;
+    stack.reload_now()?;
     Ok(written)
 }

@@ -133,6 +133,12 @@ impl<C: Connector> OpenStack<C> {
         })
     }
 
+    /// What the stack was opened with: commands about it are built from this, never from a
+    /// folder the caller names again.
+    pub fn request(&self) -> &StackRequest {
+        &self.request
+    }
+
     /// The last good load of the compose files.
     pub fn loaded(&self) -> Arc<Loaded> {
         self.loaded

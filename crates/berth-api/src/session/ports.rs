@@ -154,6 +154,17 @@ impl OpenStack<crate::connect::DockerConnector> {
         holder
             .act(crate::Action::Stop, std::slice::from_ref(theirs), on_line)
             .await?;
+        // `compose stop` does not stop a `compose run` container of that service: the check
+        // says whether the port really is free now.
+        let after = self.check_ports(&[service.to_owned()]).await;
+        if let Some(still) = after.ports.iter().find(|p| {
+            p.service == service && p.host_port == host_port && p.status == PortStatus::Conflict
+        }) {
+            return Err(ApiError::new(
+                ErrorCode::PortConflict,
+                format!("{theirs} of {project} was stopped, but {}", still.message),
+            ));
+        }
         Ok(format!(
             "Stopped {theirs} of {project}: host port {host_port} is free for {service}"
         ))

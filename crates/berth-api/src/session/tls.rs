@@ -34,8 +34,20 @@ impl<C: Connector> OpenStack<C> {
         // A certificate folder no mount holds gets one through Berth's override first; the
         // session reloads with it, so the certificate is then written into that folder.
         let mut steps = Vec::new();
-        // A failed mount is in `steps` already (the `place` step says why).
-        let mounted = tls::mount_missing(&project, &env, &mut steps).unwrap_or_default();
+        let mounted = match tls::mount_missing(&project, &env, &mut steps) {
+            Ok(m) => m,
+            Err(e) => {
+                // A refusal has its `place` step already; an I/O failure gets one here.
+                if !steps.iter().any(|s| s.status == StepStatus::Fail) {
+                    steps.push(TlsStep {
+                        step: "place".into(),
+                        status: StepStatus::Fail,
+                        detail: e.message,
+                    });
+                }
+                Vec::new()
+            }
+        };
         let placing_failed = steps.iter().any(|s| s.status == StepStatus::Fail);
         if !mounted.is_empty() {
             self.reload_now()?;

@@ -30,28 +30,41 @@ fn json_of(o: &Output) -> Value {
         .unwrap_or_else(|e| panic!("berth printed no JSON ({e}): {}{}", stdout(o), stderr(o)))
 }
 
-/// What headless Chromium renders at `url`, with the NSS database of `home` as its trust store.
-/// A certificate it refuses gives its error page, never the page's own text.
-fn chromium_text(url: &str, home: &Path) -> String {
-    let profile = tempfile::tempdir().expect("tmp");
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--timeout=15000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", url])
-        .env("HOME", home)
-        .output()
-        .expect("chromium runs (scripts/setup.sh installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// What headless Chromium says of `url`, with the NSS database of `home` as its trust store:
+/// `Ok` when it rendered the page, `Err` with its own words (`net::ERR_CERT_AUTHORITY_INVALID`)
+/// when it refused the certificate. A run that did neither (a slow start on a busy machine) is
+/// tried again.
+fn chromium(url: &str, home: &Path) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let profile = tempfile::tempdir().expect("tmp");
+        let out = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--timeout=30000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--dump-dom", url])
+            .env("HOME", home)
+            .output()
+            .expect("chromium runs (scripts/setup.sh installs it)");
+        if String::from_utf8_lossy(&out.stdout).contains(PAGE) {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if let Some(line) = err.lines().find(|l| l.contains("ERR_CERT")) {
+            return Err(line.to_owned());
+        }
+        last = err;
+    }
+    panic!("Chromium neither loaded {url} nor refused its certificate: {last}")
 }
 
 const PAGE: &str = "berth-tls-page-ok";
@@ -198,9 +211,10 @@ fn make_https_trusted_issues_places_and_proves_then_real_browsers_trust_it_until
         "Berth's CA is in no store yet: browsers still warn"
     );
     let url = format!("https://localhost:{port}/");
+    let refused = chromium(&url, home.path()).expect_err("refused before the CA is trusted");
     assert!(
-        !chromium_text(&url, home.path()).contains(PAGE),
-        "Chromium refuses the certificate before the CA is trusted"
+        refused.contains("ERR_CERT_AUTHORITY_INVALID"),
+        "Chromium refuses an unknown CA: {refused}"
     );
 
     // Trust in Chromium's database (created in the test home): Chromium loads the page.
@@ -225,18 +239,12 @@ fn make_https_trusted_issues_places_and_proves_then_real_browsers_trust_it_until
             .any(|s| s.as_str().is_some_and(|s| s.contains("Chromium")))),
         "the store that trusts it is named: {v:#}"
     );
-    assert!(
-        chromium_text(&url, home.path()).contains(PAGE),
-        "a real browser trusts the page now"
-    );
-    assert!(
-        chromium_text(
-            &format!("https://app.{name}.localhost:{port}/"),
-            home.path()
-        )
-        .contains(PAGE),
-        "and a name under the project's wildcard"
-    );
+    chromium(&url, home.path()).expect("a real browser trusts the page now");
+    chromium(
+        &format!("https://app.{name}.localhost:{port}/"),
+        home.path(),
+    )
+    .expect("and a name under the project's wildcard");
 
     // A second issue keeps the good certificate: nginx is not restarted for nothing.
     let again = json_of(&b(&["tls", "issue", "--json"]));
@@ -261,10 +269,8 @@ fn make_https_trusted_issues_places_and_proves_then_real_browsers_trust_it_until
     assert!(un.status.success(), "untrust: {}", stderr(&un));
     let v = json_of(&b(&["tls", "status", "--json"]));
     assert_eq!(endpoint(&v)["state"], "untrusted", "{v:#}");
-    assert!(
-        !chromium_text(&url, home.path()).contains(PAGE),
-        "Chromium refuses it once untrusted"
-    );
+    let refused = chromium(&url, home.path()).expect_err("refused once untrusted");
+    assert!(refused.contains("ERR_CERT_AUTHORITY_INVALID"), "{refused}");
 }
 
 #[test]
