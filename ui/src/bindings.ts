@@ -378,13 +378,22 @@ needs_root: boolean, };
 
 export type TlsStep = { 
 /**
- * "ca", "find", "place", "write", "restart", "verify".
+ * "trust", "ca", "find", "place", "write", "restart", "verify".
  */
 step: string, status: StepStatus, detail: string, };
 
 export type StepStatus = "ok" | "fail" | "skip";
 
-export type TlsIssueView = { project: string, ca: CaView | null, endpoints: Array<TlsEndpoint>, cannot_start: Array<string>, steps: Array<TlsStep>, };
+export type TlsIssueView = { steps: Array<TlsStep>, project: string, 
+/**
+ * `None` until the CA is made (the first issue or trust makes it).
+ */
+ca: CaView | null, endpoints: Array<TlsEndpoint>, 
+/**
+ * Services whose certificate file is missing or expired: nginx refuses to start ("cannot
+ * load certificate"), and "Make HTTPS trusted" is the fix to offer.
+ */
+cannot_start: Array<string>, };
 
 export type TrustView = { ca: CaView, 
 /**

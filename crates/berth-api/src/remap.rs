@@ -65,15 +65,18 @@ fn override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathB
     if text.is_empty() {
         return None;
     }
-    if std::fs::read_to_string(&files.override_file)
-        .ok()
-        .as_deref()
-        != Some(text.as_str())
-        && write_atomic(&files.override_file, &text).is_err()
+    kept_as(files.override_file, &text)
+}
+
+/// `file` holding `text`, written only when it differs (every load asks); `None` when it
+/// cannot be written, so a stale override is never used.
+fn kept_as(file: PathBuf, text: &str) -> Option<PathBuf> {
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(text)
+        && write_atomic(&file, text).is_err()
     {
         return None;
     }
-    Some(files.override_file)
+    Some(file)
 }
 
 /// A bind mount Berth adds to a service through its own override (a certificate folder for
@@ -158,13 +161,7 @@ fn mounts_override_of(env: &HashMap<String, String>, project: &Project) -> Optio
             ));
         }
     }
-    let file = dir.join("mounts.override.yaml");
-    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str())
-        && write_atomic(&file, &text).is_err()
-    {
-        return None;
-    }
-    Some(file)
+    kept_as(dir.join("mounts.override.yaml"), &text)
 }
 
 /// Loads the stack with Berth's overrides as the last files: the port remaps, then the mounts.

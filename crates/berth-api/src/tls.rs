@@ -103,18 +103,29 @@ pub enum StepStatus {
 /// One step of "make HTTPS trusted", reported as it ends.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TlsStep {
-    /// "ca", "find", "place", "write", "restart", "verify".
+    /// "trust", "ca", "find", "place", "write", "restart", "verify".
     pub step: String,
     pub status: StepStatus,
     pub detail: String,
 }
 
+impl TlsStep {
+    pub fn new(step: &str, status: StepStatus, detail: impl Into<String>) -> Self {
+        TlsStep {
+            step: step.into(),
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What "make HTTPS trusted" did: the view after it, with its steps (the same JSON fields as
+/// `status`, plus `steps`).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct TlsIssueView {
-    pub project: String,
-    pub ca: Option<CaView>,
-    pub endpoints: Vec<TlsEndpoint>,
-    pub cannot_start: Vec<String>,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub view: TlsView,
     pub steps: Vec<TlsStep>,
 }
 
@@ -357,6 +368,15 @@ fn placement_path(p: &Placement) -> Option<&Path> {
     }
 }
 
+/// Why Berth cannot write the terminator's certificate (or, that placed, its key).
+fn unplaced_problem(t: &Terminator, project: &Project) -> String {
+    if placement_path(&t.cert).is_none() {
+        placement_problem(t, "certificate", &t.cert, project)
+    } else {
+        placement_problem(t, "key", &t.key, project)
+    }
+}
+
 /// Why Berth cannot write this file, and the mount that would let it.
 fn placement_problem(t: &Terminator, which: &str, p: &Placement, project: &Project) -> String {
     match p {
@@ -429,12 +449,7 @@ fn endpoint(
             .collect(),
     };
     let (Some(cert_path), Some(_)) = (cert_path, key_path) else {
-        let which = if cert_path.is_none() {
-            ("certificate", &t.cert)
-        } else {
-            ("key", &t.key)
-        };
-        e.problem = Some(placement_problem(t, which.0, which.1, project));
+        e.problem = Some(unplaced_problem(t, project));
         return e;
     };
     let Ok(pem) = std::fs::read_to_string(cert_path) else {
@@ -719,11 +734,7 @@ pub(crate) fn mount_missing(
                     "{} reads its {which} from {container_path}, in a folder its image fills itself, so Berth does not mount over it; point ssl_certificate at a folder of its own (e.g. /etc/nginx/ssl/) and Berth mounts that",
                     t.service
                 );
-                steps.push(TlsStep {
-                    step: "place".into(),
-                    status: StepStatus::Fail,
-                    detail: detail.clone(),
-                });
+                steps.push(TlsStep::new("place", StepStatus::Fail, detail.clone()));
                 return Err(ApiError::new(ErrorCode::Tls, format!("place: {detail}")));
             }
             let label: String = suggested_mount_dir
@@ -749,15 +760,11 @@ pub(crate) fn mount_missing(
                     target: suggested_mount_dir.clone(),
                 },
             )?;
-            steps.push(TlsStep {
-                step: "place".into(),
-                status: StepStatus::Ok,
-                detail: format!(
+            steps.push(TlsStep::new("place", StepStatus::Ok, format!(
                     "{}: {} mounted at {suggested_mount_dir} through Berth's override (the project's files are untouched)",
                     t.service,
                     source.display()
-                ),
-            });
+                )));
             if !mounted.contains(&t.service) {
                 mounted.push(t.service.clone());
             }
@@ -814,11 +821,7 @@ pub(crate) fn write_certificates(
     steps: &mut Vec<TlsStep>,
 ) -> Result<(Ca, Vec<String>), ApiError> {
     let step = |steps: &mut Vec<TlsStep>, name: &str, status: StepStatus, detail: String| {
-        steps.push(TlsStep {
-            step: name.into(),
-            status,
-            detail,
-        })
+        steps.push(TlsStep::new(name, status, detail))
     };
     let fail = |steps: &mut Vec<TlsStep>, name: &str, detail: String| {
         step(steps, name, StepStatus::Fail, detail.clone());
@@ -859,16 +862,7 @@ pub(crate) fn write_certificates(
     let mut restart = Vec::new();
     for t in &terms {
         let (Some(cert), Some(key)) = (placement_path(&t.cert), placement_path(&t.key)) else {
-            let (which, p) = if placement_path(&t.cert).is_none() {
-                ("certificate", &t.cert)
-            } else {
-                ("key", &t.key)
-            };
-            return Err(fail(
-                steps,
-                "place",
-                placement_problem(t, which, p, project),
-            ));
+            return Err(fail(steps, "place", unplaced_problem(t, project)));
         };
         // A bind mount can reach anywhere (`~/.ssh:/etc/nginx/ssl`): Berth writes only inside
         // the project's folder and its own data folder.
@@ -981,14 +975,14 @@ pub(crate) fn verify_all(
     let mut all = true;
     for t in tls_plan::terminators(project) {
         if !running.contains(&t.service) {
-            steps.push(TlsStep {
-                step: "verify".into(),
-                status: StepStatus::Skip,
-                detail: format!(
+            steps.push(TlsStep::new(
+                "verify",
+                StepStatus::Skip,
+                format!(
                     "{} is not running: `berth tls status` proves it once it is up",
                     t.service
                 ),
-            });
+            ));
             continue;
         }
         let Some(cert) = placement_path(&t.cert) else {
@@ -1002,22 +996,18 @@ pub(crate) fn verify_all(
             continue;
         };
         if t.host_ports.is_empty() {
-            steps.push(TlsStep {
-                step: "verify".into(),
-                status: StepStatus::Skip,
-                detail: format!(
+            steps.push(TlsStep::new(
+                "verify",
+                StepStatus::Skip,
+                format!(
                     "{}: no published port reaches {}; nothing to check from this machine",
                     t.service, t.listen_port
                 ),
-            });
+            ));
         }
         for (ip, port) in &t.host_ports {
             let Some(addr) = loopback_for(ip) else {
-                steps.push(TlsStep {
-                    step: "verify".into(),
-                    status: StepStatus::Skip,
-                    detail: format!("{}: published on {ip}:{port} only; Berth checks through loopback addresses only", t.service),
-                });
+                steps.push(TlsStep::new("verify", StepStatus::Skip, format!("{}: published on {ip}:{port} only; Berth checks through loopback addresses only", t.service)));
                 continue;
             };
             let at = SocketAddr::new(addr, *port);
@@ -1038,11 +1028,7 @@ pub(crate) fn verify_all(
                 Err(r) => (StepStatus::Fail, format!("{}: {}", t.service, r.why)),
             };
             all &= status == StepStatus::Ok;
-            steps.push(TlsStep {
-                step: "verify".into(),
-                status,
-                detail,
-            });
+            steps.push(TlsStep::new("verify", status, detail));
         }
     }
     all

@@ -73,12 +73,7 @@ pub async fn run(cmd: TlsCommand, env: HashMap<String, String>) -> Result<(Strin
             let text = if j {
                 json(&view)
             } else {
-                let mut o = status_text(&TlsView {
-                    project: view.project.clone(),
-                    ca: view.ca.clone(),
-                    endpoints: view.endpoints.clone(),
-                    cannot_start: view.cannot_start.clone(),
-                });
+                let mut o = status_text(&view.view);
                 if let Some(f) = failed {
                     let _ = writeln!(o, "\nstep {} failed: {}", f.step, f.detail);
                 }

@@ -37,10 +37,9 @@ pub fn remap_port(
     to: u16,
     sessions: State<'_, AppSessions>,
 ) -> Result<RemapView, ApiError> {
-    let stack = sessions.get(session)?;
-    let v = berth_api::remap(stack.request(), env(), &service, from, to)?;
-    stack.reload_now()?;
-    Ok(v)
+    changing(session, &sessions, |req| {
+        berth_api::remap(req, env(), &service, from, to)
+    })
 }
 
 /// Takes a remap back, and reloads the session without it.
@@ -52,10 +51,9 @@ pub fn unremap_port(
     port: u16,
     sessions: State<'_, AppSessions>,
 ) -> Result<RemapView, ApiError> {
-    let stack = sessions.get(session)?;
-    let v = berth_api::unremap(stack.request(), env(), &service, port)?;
-    stack.reload_now()?;
-    Ok(v)
+    changing(session, &sessions, |req| {
+        berth_api::unremap(req, env(), &service, port)
+    })
 }
 
 /// Stops the container of another compose stack that holds one of this stack's host ports,
@@ -82,8 +80,20 @@ pub fn write_port_override(
     session: SessionId,
     sessions: State<'_, AppSessions>,
 ) -> Result<WrittenOverride, ApiError> {
+    changing(session, &sessions, |req| {
+        berth_api::write_override_to_project(req, env())
+    })
+}
+
+/// Changes what the open stack loads (its remaps, its override file), then reloads the session
+/// so its model, diagram and compose calls use it at once.
+fn changing<T>(
+    session: SessionId,
+    sessions: &AppSessions,
+    change: impl FnOnce(&berth_api::StackRequest) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let stack = sessions.get(session)?;
-    let written = berth_api::write_override_to_project(stack.request(), env())?;
+    let done = change(stack.request())?;
     stack.reload_now()?;
-    Ok(written)
+    Ok(done)
 }

@@ -54,20 +54,16 @@ pub async fn tls_make_trusted(
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
         let step = match trusted {
-            Ok(v) => TlsStep {
-                step: "trust".into(),
-                status: if v.failed {
+            Ok(v) => TlsStep::new(
+                "trust",
+                if v.failed {
                     StepStatus::Fail
                 } else {
                     StepStatus::Ok
                 },
-                detail: v.results.join("; "),
-            },
-            Err(e) => TlsStep {
-                step: "trust".into(),
-                status: StepStatus::Fail,
-                detail: e.message,
-            },
+                v.results.join("; "),
+            ),
+            Err(e) => TlsStep::new("trust", StepStatus::Fail, e.message),
         };
         let _ = on_step.send(step.clone());
         first.push(step);

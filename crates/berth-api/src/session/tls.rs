@@ -39,11 +39,7 @@ impl<C: Connector> OpenStack<C> {
             Err(e) => {
                 // A refusal has its `place` step already; an I/O failure gets one here.
                 if !steps.iter().any(|s| s.status == StepStatus::Fail) {
-                    steps.push(TlsStep {
-                        step: "place".into(),
-                        status: StepStatus::Fail,
-                        detail: e.message,
-                    });
+                    steps.push(TlsStep::new("place", StepStatus::Fail, e.message));
                 }
                 Vec::new()
             }
@@ -109,29 +105,21 @@ impl<C: Connector> OpenStack<C> {
                     {
                         Ok(()) => {
                             running.push(service.clone());
-                            TlsStep {
-                                step: "restart".into(),
-                                status: StepStatus::Ok,
-                                detail: format!("{service} {did}"),
-                            }
+                            TlsStep::new("restart", StepStatus::Ok, format!("{service} {did}"))
                         }
                         Err(e) => {
                             restarted_all = false;
-                            TlsStep {
-                                step: "restart".into(),
-                                status: StepStatus::Fail,
-                                detail: format!("{service} did not restart: {}", e.message),
-                            }
+                            TlsStep::new(
+                                "restart",
+                                StepStatus::Fail,
+                                format!("{service} did not restart: {}", e.message),
+                            )
                         }
                     }
                 } else {
-                    TlsStep {
-                        step: "restart".into(),
-                        status: StepStatus::Skip,
-                        detail: format!(
+                    TlsStep::new("restart", StepStatus::Skip, format!(
                             "{service} has no container yet: it reads the certificate when it starts"
-                        ),
-                    }
+                        ))
                 };
                 on_step(&step);
                 steps.push(step);
@@ -151,12 +139,6 @@ impl<C: Connector> OpenStack<C> {
             }
         }
         let view = self.tls_status().await?;
-        Ok(TlsIssueView {
-            project: view.project,
-            ca: view.ca,
-            endpoints: view.endpoints,
-            cannot_start: view.cannot_start,
-            steps,
-        })
+        Ok(TlsIssueView { view, steps })
     }
 }

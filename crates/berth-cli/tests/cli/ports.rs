@@ -227,6 +227,12 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         (other_name.clone(), other.path().to_path_buf()),
         (mine_name.clone(), mine.path().to_path_buf()),
     ]);
+    // `berth ports -p MINE …` in mine's folder, the command most of this test runs.
+    let mine_ports = |extra: &[&str]| {
+        let mut args = vec!["ports", "-p", mine_name.as_str()];
+        args.extend_from_slice(extra);
+        berth_as(&args, mine.path(), data.path())
+    };
     let up_other = berth_as(&["up", "-p", &other_name], other.path(), data.path());
     assert!(
         up_other.status.success(),
@@ -248,11 +254,7 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
     );
     assert_eq!(entry(&port_json(&own), "web", 80)["status"], "ours");
 
-    let o = berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    );
+    let o = mine_ports(&["--json"]);
     assert_eq!(o.status.code(), Some(6));
     let v = port_json(&o);
     let owner = &entry(&v, "web", 80)["owner"];
@@ -296,18 +298,7 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         "nothing was started"
     );
 
-    let remap = berth_as(
-        &[
-            "ports",
-            "-p",
-            &mine_name,
-            "--remap",
-            &format!("web:{port}={suggested}"),
-            "--json",
-        ],
-        mine.path(),
-        data.path(),
-    );
+    let remap = mine_ports(&["--remap", &format!("web:{port}={suggested}"), "--json"]);
     assert!(remap.status.success(), "remap: {}", stderr(&remap));
     let rv = port_json(&remap);
     let override_file = rv["override_file"].as_str().expect("file").to_owned();
@@ -344,11 +335,7 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         format!("127.0.0.1:{suggested}"),
         "compose used the override as the last -f"
     );
-    let after = berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    );
+    let after = mine_ports(&["--json"]);
     assert_eq!(after.status.code(), Some(0), "{}", stdout(&after));
     let e = entry(&port_json(&after), "web", 80).clone();
     assert_eq!(
@@ -356,27 +343,13 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         (Some(suggested), Some("ours"))
     );
 
-    let undo = berth_as(
-        &[
-            "ports",
-            "-p",
-            &mine_name,
-            "--unremap",
-            &format!("web:{port}"),
-        ],
-        mine.path(),
-        data.path(),
-    );
+    let undo = mine_ports(&["--unremap", &format!("web:{port}")]);
     assert!(undo.status.success(), "unremap: {}", stderr(&undo));
     assert!(
         !Path::new(&override_file).exists(),
         "undo removes the override"
     );
-    let back = port_json(&berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    ));
+    let back = port_json(&mine_ports(&["--json"]));
     assert_eq!(
         entry(&back, "web", 80)["host_port"].as_u64(),
         Some(u64::from(port)),
@@ -384,23 +357,9 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
     );
 
     // The override written into the project: compose reads it there, Berth's copy is dropped.
-    let again = berth_as(
-        &[
-            "ports",
-            "-p",
-            &mine_name,
-            "--remap",
-            &format!("web:{port}={suggested}"),
-        ],
-        mine.path(),
-        data.path(),
-    );
+    let again = mine_ports(&["--remap", &format!("web:{port}={suggested}")]);
     assert!(again.status.success(), "remap: {}", stderr(&again));
-    let written = berth_as(
-        &["ports", "-p", &mine_name, "--write-override"],
-        mine.path(),
-        data.path(),
-    );
+    let written = mine_ports(&["--write-override"]);
     assert!(written.status.success(), "write: {}", stderr(&written));
     let project_override = mine.path().join("compose.override.yaml");
     let text = std::fs::read_to_string(&project_override).expect("the project's override file");
@@ -412,21 +371,13 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         !Path::new(&override_file).exists(),
         "Berth's own copy is dropped once the project holds it"
     );
-    let read = port_json(&berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    ));
+    let read = port_json(&mine_ports(&["--json"]));
     assert_eq!(
         entry(&read, "web", 80)["host_port"].as_u64(),
         Some(suggested),
         "the project's override is read like any compose override: {read:#}"
     );
-    let twice = berth_as(
-        &["ports", "-p", &mine_name, "--write-override"],
-        mine.path(),
-        data.path(),
-    );
+    let twice = mine_ports(&["--write-override"]);
     assert!(
         !twice.status.success() && stderr(&twice).contains("no host port"),
         "nothing left to write: {}",
@@ -435,27 +386,13 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
     std::fs::remove_file(&project_override).expect("remove");
 
     // The other stack in the way, stopped with one command through its own compose stop.
-    let taken = port_json(&berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    ));
+    let taken = port_json(&mine_ports(&["--json"]));
     assert_eq!(
         entry(&taken, "web", 80)["stop_holder"],
         format!("web of {other_name}").as_str(),
         "Berth offers to stop the other stack's service: {taken:#}"
     );
-    let stopped = berth_as(
-        &[
-            "ports",
-            "-p",
-            &mine_name,
-            "--stop-holder",
-            &format!("web:{port}"),
-        ],
-        mine.path(),
-        data.path(),
-    );
+    let stopped = mine_ports(&["--stop-holder", &format!("web:{port}")]);
     assert!(stopped.status.success(), "stop: {}", stderr(&stopped));
     assert!(
         stdout(&stopped).contains(&format!("Stopped web of {other_name}")),
@@ -482,28 +419,14 @@ fn a_container_of_another_stack_is_named_and_up_is_refused_then_a_remap_brings_i
         .is_empty(),
         "stopped, not removed: it can be started again"
     );
-    let free = berth_as(
-        &["ports", "-p", &mine_name, "--json"],
-        mine.path(),
-        data.path(),
-    );
+    let free = mine_ports(&["--json"]);
     assert_eq!(
         free.status.code(),
         Some(0),
         "the port is free: {}",
         stdout(&free)
     );
-    let refused_stop = berth_as(
-        &[
-            "ports",
-            "-p",
-            &mine_name,
-            "--stop-holder",
-            &format!("web:{port}"),
-        ],
-        mine.path(),
-        data.path(),
-    );
+    let refused_stop = mine_ports(&["--stop-holder", &format!("web:{port}")]);
     assert!(
         !refused_stop.status.success(),
         "nothing to stop once the port is free"

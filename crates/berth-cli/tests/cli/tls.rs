@@ -25,6 +25,16 @@ fn berth_tls(args: &[&str], cwd: &Path, data: &Path, home: &Path) -> Output {
         .expect("run berth")
 }
 
+/// [`berth_tls`] on the compose project `name`: `-p` goes after the command's own words
+/// (`berth up -p N`, `berth tls status -p N`).
+fn in_project(args: &[&str], name: &str, dir: &Path, data: &Path, home: &Path) -> Output {
+    let at = if args[0] == "tls" { 2 } else { 1 };
+    let mut all = args[..at].to_vec();
+    all.extend(["-p", name]);
+    all.extend(&args[at..]);
+    berth_tls(&all, dir, data, home)
+}
+
 fn json_of(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("berth printed no JSON ({e}): {}{}", stdout(o), stderr(o)))
@@ -123,14 +133,7 @@ fn make_https_trusted_issues_places_and_proves_then_real_browsers_trust_it_until
     stack(dir.path(), port);
     let name = format!("berthtls{}", std::process::id());
     let _down = ComposeDown(vec![(name.clone(), dir.path().to_path_buf())]);
-    let b = |args: &[&str]| {
-        // `-p` after the command's own words: `berth up -p N`, `berth tls status -p N`.
-        let at = if args[0] == "tls" { 2 } else { 1 };
-        let mut all = args[..at].to_vec();
-        all.extend(["-p", name.as_str()]);
-        all.extend(&args[at..]);
-        berth_tls(&all, dir.path(), data.path(), home.path())
-    };
+    let b = |args: &[&str]| in_project(args, &name, dir.path(), data.path(), home.path());
 
     // Before: no file where nginx reads it (nginx cannot even start), and no CA yet.
     let before = b(&["tls", "status", "--json"]);
@@ -288,14 +291,7 @@ fn as_root_the_system_store_makes_curl_trust_it() {
     stack(dir.path(), port);
     let name = format!("berthtlssys{}", std::process::id());
     let _down = ComposeDown(vec![(name.clone(), dir.path().to_path_buf())]);
-    let b = |args: &[&str]| {
-        // `-p` after the command's own words: `berth up -p N`, `berth tls status -p N`.
-        let at = if args[0] == "tls" { 2 } else { 1 };
-        let mut all = args[..at].to_vec();
-        all.extend(["-p", name.as_str()]);
-        all.extend(&args[at..]);
-        berth_tls(&all, dir.path(), data.path(), home.path())
-    };
+    let b = |args: &[&str]| in_project(args, &name, dir.path(), data.path(), home.path());
     assert!(b(&["tls", "issue"]).status.success());
     let up = b(&["up"]);
     assert!(up.status.success(), "up: {}", stderr(&up));
@@ -370,13 +366,7 @@ fn a_certificate_path_no_mount_holds_gets_a_folder_of_berths_mounted_through_its
     .expect("write");
     let name = format!("berthtlsmount{}", std::process::id());
     let _down = ComposeDown(vec![(name.clone(), dir.path().to_path_buf())]);
-    let run = |args: &[&str]| {
-        let at = if args[0] == "tls" { 2 } else { 1 };
-        let mut all = args[..at].to_vec();
-        all.extend(["-p", name.as_str()]);
-        all.extend(&args[at..]);
-        berth_tls(&all, dir.path(), data.path(), data.path())
-    };
+    let run = |args: &[&str]| in_project(args, &name, dir.path(), data.path(), data.path());
     let v = json_of(&run(&["tls", "status", "--json"]));
     let e = endpoint(&v);
     assert_eq!(e["state"], "missing");
