@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
+mod snapshots;
+pub use snapshots::{NewSnapshot, Snapshot, SnapshotItem, SnapshotStatus};
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -25,6 +28,10 @@ pub enum StoreError {
         #[from]
         source: sqlx::Error,
     },
+    /// The snapshot catalog refused a change that would break its rules (completing a snapshot
+    /// twice, labelling one that does not exist): the sentence says which snapshot and why.
+    #[error("{0}")]
+    Catalog(String),
 }
 
 impl StoreError {
@@ -132,7 +139,9 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             // WAL: a crash mid-write never leaves a half-written database.
-            .journal_mode(SqliteJournalMode::Wal);
+            .journal_mode(SqliteJournalMode::Wal)
+            // sqlx turns this on by default; said here because snapshot items rely on it.
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(2)
             .connect_with(opts)

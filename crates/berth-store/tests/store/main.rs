@@ -2,6 +2,8 @@
 
 use berth_store::{NodePosition, SavedLayout, Store};
 
+mod snapshots;
+
 async fn fresh() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Store::open(&dir.path().join("berth.db"))
