@@ -3,9 +3,9 @@
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
 
-export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "port_conflict" | "unknown_session" | "tls" | "internal";
+export type ErrorCode = "compose_not_found" | "compose_invalid" | "missing_variable" | "engine_unavailable" | "engine_failed" | "unknown_service" | "invalid_input" | "busy" | "cancelled" | "timed_out" | "port_conflict" | "unknown_session" | "tls" | "snapshot" | "internal";
 
-export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "port_conflicts", check: PortsView, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "other", sentence: string, };
+export type ErrorDetail = { "kind": "port_in_use", address: string, service: string | null, } | { "kind": "port_conflicts", check: PortsView, } | { "kind": "unhealthy", service: string, output: string | null, } | { "kind": "image_missing", image: string, } | { "kind": "build_failed", service: string | null, step: string | null, last_lines: Array<string>, } | { "kind": "network_in_use", network: string, } | { "kind": "daemon_unreachable", tried: Array<string>, } | { "kind": "daemon_not_responding", host: string, } | { "kind": "busy", running: string, } | { "kind": "timed_out", waiting: Array<string>, } | { "kind": "position", file: string, line: number, column: number, } | { "kind": "missing_variable", variable: string, } | { "kind": "no_shell", service: string, tried: Array<string>, } | { "kind": "not_running", service: string, } | { "kind": "snapshot_refused", reason: Refusal, } | { "kind": "other", sentence: string, };
 
 export type ApiError = { code: ErrorCode, message: string, detail: ErrorDetail | null, };
 
@@ -13,7 +13,7 @@ export type Action = { "kind": "up", remove_orphans: boolean,
 /**
  * Start even when the port check finds a host port taken (compose then fails on it).
  */
-skip_port_check: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "recreate" } | { "kind": "pull" } | { "kind": "scale", replicas: number, };
+skip_port_check: boolean, } | { "kind": "down", volumes: boolean, remove_orphans: boolean, } | { "kind": "start" } | { "kind": "stop" } | { "kind": "restart" } | { "kind": "rebuild" } | { "kind": "recreate" } | { "kind": "pull" } | { "kind": "scale", replicas: number, } | { "kind": "snapshot" } | { "kind": "restore" } | { "kind": "reset" };
 
 export type ActionOutcome = { action: Action, 
 /**
@@ -400,6 +400,84 @@ export type TrustView = { ca: CaView,
  * One sentence per store: added, removed, already there, or why it failed.
  */
 results: Array<string>, failed: boolean, };
+
+export type SnapshotView = { id: string, 
+/**
+ * UTC, RFC 3339.
+ */
+created: string, label: string | null, status: SnapshotState, origin: Origin, project: string, 
+/**
+ * The engine's version when it was taken.
+ */
+engine: string, items: Array<SnapshotItemView>, 
+/**
+ * Stored size of every file.
+ */
+bytes: number, 
+/**
+ * Services it holds data of, in order.
+ */
+services: Array<string>, };
+
+export type SnapshotItemView = { service: string, kind: ItemKind, 
+/**
+ * The engine's name of the volume (volumes only).
+ */
+volume: string | null, 
+/**
+ * The database inside the server; `None` for PostgreSQL's roles, Redis and volumes.
+ */
+database: string | null, 
+/**
+ * The server's version at snapshot time ("15.18", "10.11.6", "7.0.15").
+ */
+version: string | null, 
+/**
+ * Size of the stored (compressed) file.
+ */
+bytes: number, 
+/**
+ * Size before compression.
+ */
+raw_bytes: number, sha256: string, 
+/**
+ * Rows per table, keys per Redis database, files and bytes of a volume.
+ */
+counts: Record<string, number>, };
+
+export type ItemKind = "postgres" | "mysql" | "mariadb" | "redis" | "volume";
+
+export type SnapshotState = "pending" | "complete";
+
+export type Origin = "manual" | "reset" | "import";
+
+export type RestoreView = { id: string, 
+/**
+ * Each item restored, with its counts checked against those recorded.
+ */
+restored: Array<SnapshotItemView>, 
+/**
+ * Services stopped or recreated for it, started again.
+ */
+restarted: Array<string>, };
+
+export type ResetView = { 
+/**
+ * The safety snapshot taken first: restore it to have the data back.
+ */
+safety: SnapshotView, rebuilt: boolean, status: StatusView, };
+
+export type SnapshotProgress = { 
+/**
+ * "dump app (postgres)", "archive volume shop_files", "down -v".
+ */
+step: string, service: string | null, bytes: number, total: number | null, 
+/**
+ * Bytes per second over the step so far.
+ */
+rate: number, };
+
+export type Refusal = "checksum" | "version" | "not_restorable";
 
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 

@@ -39,6 +39,12 @@ pub enum Action {
     Scale {
         replicas: u32,
     },
+    /// Save the stack's data (databases dumped, volumes archived).
+    Snapshot,
+    /// Put a snapshot's data back.
+    Restore,
+    /// A safety snapshot, `down -v`, an optional rebuild, `up`.
+    Reset,
 }
 
 impl Action {
@@ -54,6 +60,9 @@ impl Action {
             Action::Recreate => "Recreate",
             Action::Pull => "Pull",
             Action::Scale { .. } => "Scale",
+            Action::Snapshot => "Snapshot",
+            Action::Restore => "Restore",
+            Action::Reset => "Reset",
         }
     }
 
@@ -111,6 +120,12 @@ pub fn compose_args(action: &Action, services: &[String]) -> Result<Vec<ComposeA
                 .flag("--force-recreate")
                 .services(services),
         ],
+        Action::Snapshot | Action::Restore | Action::Reset => {
+            return Err(ApiError::invalid_input(format!(
+                "{} is not a compose command: it is the stack's own snapshot action",
+                action.title()
+            )))
+        }
         Action::Scale { replicas } => {
             if services.is_empty() {
                 return Err(ApiError::invalid_input("Scale needs the services to scale"));

@@ -32,6 +32,9 @@ pub enum ErrorCode {
     /// A certificate step failed (the CA, a trust store, a certificate file, a handshake);
     /// the message names the step.
     Tls,
+    /// A snapshot, restore or reset failed or was refused; the message says why and what was
+    /// left as it was.
+    Snapshot,
     Internal,
 }
 
@@ -98,6 +101,10 @@ pub enum ErrorDetail {
     /// The service has no running container to open a terminal in.
     NotRunning {
         service: String,
+    },
+    /// A restore was refused before anything was touched.
+    SnapshotRefused {
+        reason: crate::snapshot::Refusal,
     },
     Other {
         sentence: String,

@@ -13,6 +13,7 @@ mod remap;
 mod session;
 mod sessions;
 mod since;
+pub mod snapshot;
 pub mod tls;
 
 pub use action::{compose_args, valid_service_name, Action};
@@ -45,3 +46,7 @@ pub use session::{
 };
 pub use sessions::{SessionId, Sessions};
 pub use since::parse_since;
+pub use snapshot::{
+    open_catalog, ItemKind, Origin, Refusal, ResetView, RestoreView, SnapshotItemView,
+    SnapshotProgress, SnapshotState, SnapshotView,
+};

@@ -227,7 +227,11 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
         Command::Inspect { .. }
         | Command::Diagram { .. }
         | Command::Ports { .. }
-        | Command::Tls { .. } => Ok(String::new()),
+        | Command::Tls { .. }
+        | Command::Snapshot { .. }
+        | Command::Snapshots { .. }
+        | Command::Restore { .. }
+        | Command::Reset { .. } => Ok(String::new()),
     }
 }
 

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod live;
 mod ports;
+mod snapshot;
 mod tls;
 
 #[derive(Parser)]
@@ -195,6 +196,58 @@ enum Command {
         #[arg(long, conflicts_with_all = ["remap", "unremap", "stop_holder"])]
         write_override: bool,
     },
+    /// Save the stack's data: databases dumped with their own tools, other named volumes
+    /// archived; compressed, checksummed and recorded in Berth's catalog
+    #[command(args_conflicts_with_subcommands = true)]
+    Snapshot {
+        #[command(subcommand)]
+        action: Option<snapshot::SnapshotCommand>,
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Services (default: all)
+        services: Vec<String>,
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stack's snapshots, newest first
+    Snapshots {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a snapshot's data back: `berth restore [DIR] ID [SERVICE...]`. Checksums and server
+    /// versions are checked before anything is touched, counts after
+    Restore {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// The snapshot id, then the services to restore (default: all it holds)
+        words: Vec<String>,
+        /// Restore a dump of an older major version logically into a newer server
+        #[arg(long)]
+        allow_upgrade: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start the stack fresh: a safety snapshot first (the reset does not start when it fails),
+    /// then `down -v`, a rebuild without cache, `up`, and the wait until healthy
+    Reset {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Skip the rebuild of built images
+        #[arg(long)]
+        no_build: bool,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        /// Seconds to wait for health after `up`
+        #[arg(long, default_value_t = 180)]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop and remove the stack's containers and networks
     Down {
         #[command(flatten)]
@@ -311,6 +364,38 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Snapshot {
+            action,
+            stack,
+            services,
+            label,
+            json,
+        } => runtime().and_then(|rt| {
+            rt.block_on(async move {
+                match action {
+                    Some(sub) => snapshot::subcommand(sub, env).await,
+                    None => snapshot::snapshot(stack, services, label, json, env).await,
+                }
+            })
+        }),
+        Command::Snapshots { stack, json } => {
+            runtime().and_then(|rt| rt.block_on(snapshot::list(stack, json, env)))
+        }
+        Command::Restore {
+            stack,
+            words,
+            allow_upgrade,
+            json,
+        } => runtime()
+            .and_then(|rt| rt.block_on(snapshot::restore(stack, words, allow_upgrade, json, env))),
+        Command::Reset {
+            stack,
+            no_build,
+            yes,
+            timeout,
+            json,
+        } => runtime()
+            .and_then(|rt| rt.block_on(snapshot::reset(stack, no_build, yes, timeout, json, env))),
         live => runtime().and_then(|rt| rt.block_on(live::run(live, env))),
     };
     finish(result)
@@ -321,6 +406,9 @@ pub(crate) const PORTS_TAKEN: u8 = 6;
 
 /// The exit code of `berth tls` when a step failed or a store was not changed.
 pub(crate) const TLS_FAILED: u8 = 8;
+
+/// The exit code of a snapshot, restore or reset that failed or was refused.
+pub(crate) const SNAPSHOT_FAILED: u8 = 9;
 
 fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
     match result {
@@ -336,6 +424,7 @@ fn finish(result: Result<String, berth_api::ApiError>) -> ExitCode {
                 berth_api::ErrorCode::EngineUnavailable => 4,
                 berth_api::ErrorCode::PortConflict => PORTS_TAKEN,
                 berth_api::ErrorCode::Tls => TLS_FAILED,
+                berth_api::ErrorCode::Snapshot => SNAPSHOT_FAILED,
                 _ => 2,
             })
         }

@@ -16,6 +16,7 @@ pub mod port_plan;
 mod ports;
 pub mod schema;
 mod shape;
+pub mod snapshot_plan;
 pub mod tls_plan;
 pub mod yaml;
 

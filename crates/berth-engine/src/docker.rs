@@ -14,7 +14,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::endpoint::{candidate_endpoints, Endpoint};
-use crate::engine::{BoxStream, Engine, ExecTty};
+use crate::engine::{BoxStream, Engine, ExecStream, ExecTty};
 use crate::error::EngineError;
 use crate::model::*;
 
@@ -25,6 +25,12 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every later request's wait for the engine's response headers. Streams (events, logs, stats)
 /// send headers at once, so this bounds only requests that hang.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// The bound of one archive upload, answered only once the engine extracted all of it.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
+
+fn bytes_of(v: Vec<u8>) -> bytes::Bytes {
+    bytes::Bytes::from(v)
+}
 
 #[derive(Clone)]
 pub struct DockerEngine {
@@ -698,9 +704,261 @@ impl Engine for DockerEngine {
         }
         Ok(r.exit_code)
     }
+
+    async fn exec_stream(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[&str],
+        user: Option<&str>,
+    ) -> Result<ExecStream, EngineError> {
+        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+        let host = self.host().to_owned();
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    env: Some(env.to_vec()),
+                    cmd: Some(cmd.to_vec()),
+                    user,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: false,
+                    output_capacity: Some(256 * 1024),
+                }),
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let StartExecResults::Attached { output, .. } = started else {
+            return Err(EngineError::Api {
+                status: 500,
+                message: "the engine started the command detached".into(),
+            });
+        };
+        let output = output.map(move |r| {
+            use bollard::container::LogOutput;
+            Ok(match r.map_err(|e| map_err(&host, e))? {
+                LogOutput::StdErr { message } => LogChunk {
+                    stream: LogStream::Stderr,
+                    bytes: message.to_vec(),
+                },
+                LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message } => LogChunk {
+                    stream: LogStream::Stdout,
+                    bytes: message.to_vec(),
+                },
+            })
+        });
+        Ok(ExecStream {
+            id: exec.id,
+            output: Box::pin(output),
+        })
+    }
+
+    fn download(&self, container: &str, path: &str) -> BoxStream<Vec<u8>> {
+        use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
+        let host = self.endpoint.host.clone();
+        let opts = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        Box::pin(
+            self.docker
+                .download_from_container(container, Some(opts))
+                .map(move |r| r.map(|b| b.to_vec()).map_err(|e| map_err(&host, e))),
+        )
+    }
+
+    async fn upload(
+        &self,
+        container: &str,
+        path: &str,
+        tar: BoxStream<Vec<u8>>,
+    ) -> Result<(), EngineError> {
+        use bollard::query_parameters::UploadToContainerOptionsBuilder;
+        let opts = UploadToContainerOptionsBuilder::new().path(path).build();
+        let body = tar.map(|r| {
+            r.map(bytes_of)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        });
+        // The engine answers once the whole archive is extracted: minutes for a large volume,
+        // so this request has its own, long, bound.
+        self.docker
+            .clone()
+            .with_timeout(TRANSFER_TIMEOUT)
+            .upload_to_container(container, Some(opts), bollard::body_try_stream(body))
+            .await
+            .map_err(|e| map_err(self.host(), e))
+    }
+
+    async fn create_holder(
+        &self,
+        image: &str,
+        mounts: &[(&str, &str)],
+        role: &str,
+    ) -> Result<String, EngineError> {
+        use bollard::models::{
+            ContainerCreateBody, HostConfig, Mount, MountType, MountVolumeOptions,
+        };
+        let mounts = mounts
+            .iter()
+            .map(|(volume, target)| Mount {
+                target: Some((*target).to_owned()),
+                source: Some((*volume).to_owned()),
+                typ: Some(MountType::VOLUME),
+                // An empty volume must stay empty: never seeded from the image's folder.
+                volume_options: Some(MountVolumeOptions {
+                    no_copy: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            // Never started; a command is still required by images without one.
+            entrypoint: Some(vec!["/berth-holder-never-runs".into()]),
+            cmd: Some(vec![]),
+            network_disabled: Some(true),
+            labels: Some(HashMap::from([(
+                LABEL_BERTH_ROLE.to_owned(),
+                role.to_owned(),
+            )])),
+            host_config: Some(HostConfig {
+                mounts: Some(mounts),
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_container(
+                None::<bollard::query_parameters::CreateContainerOptions>,
+                body,
+            )
+            .await
+            .map_err(|e| map_err(self.host(), e))?;
+        Ok(created.id)
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
+        use bollard::query_parameters::RemoveContainerOptionsBuilder;
+        match self
+            .docker
+            .remove_container(
+                id,
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
+    }
+
+    async fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, EngineError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(VolumeInfo {
+                name: v.name,
+                driver: v.driver,
+                labels: v.labels.into_iter().collect(),
+            })),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
+    }
+
+    async fn create_volume(&self, volume: &VolumeInfo) -> Result<(), EngineError> {
+        let req = bollard::models::VolumeCreateRequest {
+            name: Some(volume.name.clone()),
+            driver: Some(volume.driver.clone()).filter(|d| !d.is_empty()),
+            labels: Some(volume.labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(self.host(), e))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
+    }
+
+    async fn containers_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        self.container_ids("label", label).await
+    }
+
+    async fn volumes_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
+        use bollard::query_parameters::ListVolumesOptionsBuilder;
+        let filters: HashMap<&str, Vec<String>> =
+            HashMap::from([("label", vec![label.to_owned()])]);
+        let list = self
+            .docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
+            .await
+            .map_err(|e| map_err(self.host(), e))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect())
+    }
+
+    async fn volume_users(&self, name: &str) -> Result<Vec<String>, EngineError> {
+        self.container_ids("volume", name).await
+    }
 }
 
 impl DockerEngine {
+    /// Ids of every container (any state) matching one list filter.
+    async fn container_ids(&self, filter: &str, value: &str) -> Result<Vec<String>, EngineError> {
+        let filters: HashMap<&str, Vec<String>> = HashMap::from([(filter, vec![value.to_owned()])]);
+        let list = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| map_err(self.host(), e))?;
+        Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
     fn stats_stream(&self, container: &ContainerInfo) -> BoxStream<StatsSample> {
         let host = self.endpoint.host.clone();
         let c = container.clone();

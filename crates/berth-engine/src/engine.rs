@@ -7,7 +7,9 @@ use std::pin::Pin;
 use futures_util::Stream;
 
 use crate::error::EngineError;
-use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample};
+use crate::model::{
+    ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample, VolumeInfo,
+};
 
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, EngineError>> + Send>>;
 
@@ -19,6 +21,13 @@ pub struct ExecTty {
     pub id: String,
     pub output: BoxStream<Vec<u8>>,
     pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+/// A command running in a container without a terminal: stdout and stderr apart, as they come.
+/// The exit code is [`Engine::exec_exit_code`] once the output ended.
+pub struct ExecStream {
+    pub id: String,
+    pub output: BoxStream<LogChunk>,
 }
 
 pub trait Engine: Send + Sync + 'static {
@@ -98,4 +107,71 @@ pub trait Engine: Send + Sync + 'static {
         &self,
         exec: &str,
     ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send;
+
+    /// Starts `cmd` (an argument vector) in a running container without a terminal, as `user`
+    /// when given, with `env` (`KEY=value`, never on the command line where `ps` shows it).
+    fn exec_stream(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        env: &[&str],
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<ExecStream, EngineError>> + Send;
+
+    /// A tar archive of `path` in a container (running or only created), as it streams.
+    fn download(&self, container: &str, path: &str) -> BoxStream<Vec<u8>>;
+
+    /// Extracts the tar archive `tar` into the folder `path` of a container, keeping the
+    /// archive's owners and modes.
+    fn upload(
+        &self,
+        container: &str,
+        path: &str,
+        tar: BoxStream<Vec<u8>>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Creates (never starts) a container from the local `image` with each `(volume, target)`
+    /// mounted, without network, labelled [`crate::model::LABEL_BERTH_ROLE`]=`role`: a handle
+    /// for the archive API on a volume.
+    fn create_holder(
+        &self,
+        image: &str,
+        mounts: &[(&str, &str)],
+        role: &str,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send;
+
+    /// Removes a container (forced); one already gone is fine.
+    fn remove_container(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// `Ok(None)` when there is no such volume.
+    fn volume(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<VolumeInfo>, EngineError>> + Send;
+
+    fn create_volume(
+        &self,
+        volume: &VolumeInfo,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Removes a volume; one already gone is fine, one in use is refused by the engine.
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Ids of the containers (any state) that carry `label` (`key` or `key=value`).
+    fn containers_labelled(
+        &self,
+        label: &str,
+    ) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
+
+    /// Names of the volumes that carry `label` (`key` or `key=value`).
+    fn volumes_labelled(
+        &self,
+        label: &str,
+    ) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
+
+    /// Ids of the containers (any state) that mount the volume `name`.
+    fn volume_users(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
 }

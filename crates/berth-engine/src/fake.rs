@@ -7,9 +7,11 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 use tokio_stream_shim::BroadcastStream;
 
-use crate::engine::{BoxStream, Engine, ExecTty};
+use crate::engine::{BoxStream, Engine, ExecStream, ExecTty};
 use crate::error::EngineError;
-use crate::model::{ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample};
+use crate::model::{
+    ContainerInfo, EngineEvent, EngineInfo, LogChunk, LogRequest, StatsSample, VolumeInfo,
+};
 
 #[derive(Clone)]
 pub struct FakeEngine {
@@ -234,6 +236,75 @@ impl Engine for FakeEngine {
 
     async fn exec_exit_code(&self, _exec: &str) -> Result<Option<i64>, EngineError> {
         Ok(None)
+    }
+
+    // The fake keeps no data: what needs volumes and dumps is tested on the real engine.
+    async fn exec_stream(
+        &self,
+        id: &str,
+        _cmd: &[&str],
+        _env: &[&str],
+        _user: Option<&str>,
+    ) -> Result<ExecStream, EngineError> {
+        self.running(id)?;
+        Err(no_data())
+    }
+
+    fn download(&self, _container: &str, _path: &str) -> BoxStream<Vec<u8>> {
+        Box::pin(futures_util::stream::once(async { Err(no_data()) }))
+    }
+
+    async fn upload(
+        &self,
+        _container: &str,
+        _path: &str,
+        _tar: BoxStream<Vec<u8>>,
+    ) -> Result<(), EngineError> {
+        Err(no_data())
+    }
+
+    async fn create_holder(
+        &self,
+        _image: &str,
+        _mounts: &[(&str, &str)],
+        _role: &str,
+    ) -> Result<String, EngineError> {
+        Err(no_data())
+    }
+
+    async fn remove_container(&self, _id: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn volume(&self, _name: &str) -> Result<Option<VolumeInfo>, EngineError> {
+        Ok(None)
+    }
+
+    async fn create_volume(&self, _volume: &VolumeInfo) -> Result<(), EngineError> {
+        Err(no_data())
+    }
+
+    async fn remove_volume(&self, _name: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn containers_labelled(&self, _label: &str) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    async fn volumes_labelled(&self, _label: &str) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    async fn volume_users(&self, _name: &str) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+fn no_data() -> EngineError {
+    EngineError::Api {
+        status: 501,
+        message: "the in-memory test engine keeps no volumes or data".into(),
     }
 }
 

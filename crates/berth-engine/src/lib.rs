@@ -19,5 +19,5 @@ pub use compose_cli::{
 };
 pub use docker::{DockerEngine, CONNECT_TIMEOUT};
 pub use endpoint::{candidate_endpoints, Endpoint, EndpointSource};
-pub use engine::{BoxStream, Engine, ExecTty};
+pub use engine::{BoxStream, Engine, ExecStream, ExecTty};
 pub use error::EngineError;

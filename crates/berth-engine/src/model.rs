@@ -215,3 +215,16 @@ pub struct StatsSample {
     pub blk_read: u64,
     pub blk_write: u64,
 }
+
+/// A named volume as the engine keeps it: enough to make it again with the same name, driver
+/// and labels (compose recognises its volumes by their labels).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub driver: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// The label every container and volume Berth makes for its own work carries, so one left by
+/// a crash is found and removed on the next run.
+pub const LABEL_BERTH_ROLE: &str = "dev.berth.role";

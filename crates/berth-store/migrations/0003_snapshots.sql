@@ -24,6 +24,7 @@ CREATE TABLE snapshot_items (
     service TEXT NOT NULL,
     kind TEXT NOT NULL,
     volume TEXT NULL,
+    database TEXT NULL,
     version TEXT NULL,
     file TEXT NOT NULL,
     bytes INTEGER NOT NULL,

@@ -56,6 +56,9 @@ pub struct SnapshotItem {
     pub service: String,
     pub kind: String,
     pub volume: Option<String>,
+    /// The database inside the server (`None` for a server's roles, Redis and volumes).
+    #[serde(default)]
+    pub database: Option<String>,
     pub version: Option<String>,
     pub file: String,
     pub bytes: i64,
@@ -80,7 +83,8 @@ pub struct Snapshot {
 
 const SNAPSHOT_COLUMNS: &str =
     "s.id, s.stack, s.project, s.label, s.origin, s.status, s.created, s.completed, s.engine";
-const ITEM_COLUMNS: &str = "i.snapshot, i.service, i.kind, i.volume, i.version, i.file, i.bytes, \
+const ITEM_COLUMNS: &str =
+    "i.snapshot, i.service, i.kind, i.volume, i.database, i.version, i.file, i.bytes, \
      i.raw_bytes, i.sha256, i.counts";
 
 fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
@@ -113,6 +117,7 @@ fn item_from(row: &SqliteRow) -> Result<(String, SnapshotItem), StoreError> {
         service: row.try_get("service")?,
         kind: row.try_get("kind")?,
         volume: row.try_get("volume")?,
+        database: row.try_get("database")?,
         version: row.try_get("version")?,
         file: row.try_get("file")?,
         bytes: row.try_get("bytes")?,
@@ -232,14 +237,15 @@ impl Store {
             })?;
             sqlx::query(
                 "INSERT INTO snapshot_items
-                   (snapshot, seq, service, kind, volume, version, file, bytes, raw_bytes, sha256, counts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   (snapshot, seq, service, kind, volume, database, version, file, bytes, raw_bytes, sha256, counts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )
             .bind(id)
             .bind(seq)
             .bind(&item.service)
             .bind(&item.kind)
             .bind(&item.volume)
+            .bind(&item.database)
             .bind(&item.version)
             .bind(&item.file)
             .bind(item.bytes)

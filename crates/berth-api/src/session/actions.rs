@@ -52,32 +52,8 @@ impl<C: Connector> OpenStack<C> {
     {
         self.check_services(services)?;
         let plan = compose_args(&action, services)?;
-        let Ok(_guard) = self.action.try_lock() else {
-            let running = self
-                .running
-                .lock()
-                .ok()
-                .and_then(|r| r.as_ref().map(|r| r.action.title()))
-                .unwrap_or("another action");
-            let name = self.project_name();
-            return Err(ApiError::new(
-                ErrorCode::Busy,
-                format!(
-                    "{running} is still running on {name}; wait for it to finish or cancel it, then try {} again",
-                    action.title()
-                ),
-            )
-            .with_detail(ErrorDetail::Busy {
-                running: running.to_owned(),
-            }));
-        };
-        let (cancel_tx, mut cancel_rx) = watch::channel(false);
-        if let Ok(mut r) = self.running.lock() {
-            *r = Some(Running {
-                action,
-                cancel: cancel_tx,
-            });
-        }
+        let claim = self.claim(action)?;
+        let mut cancel_rx = claim.cancelled.clone();
         let cancelled = async move {
             let _ = cancel_rx.wait_for(|c| *c).await;
         };
@@ -126,15 +102,49 @@ impl<C: Connector> OpenStack<C> {
             Ok(ActionOutcome { action, status })
         }
         .await;
-        if let Ok(mut r) = self.running.lock() {
-            *r = None;
-        }
+        drop(claim);
         match result {
             Err(e) if matches!(e.detail, Some(ErrorDetail::Unhealthy { .. })) => {
                 Err(self.enrich_unhealthy(e).await)
             }
             other => other,
         }
+    }
+
+    /// Makes `action` the one running on this stack, or says which one runs already. The claim
+    /// ends when it is dropped; `cancelled` turns true when the user cancels.
+    pub(crate) fn claim(&self, action: Action) -> Result<Claim<'_>, ApiError> {
+        let Ok(guard) = self.action.try_lock() else {
+            let running = self
+                .running
+                .lock()
+                .ok()
+                .and_then(|r| r.as_ref().map(|r| r.action.title()))
+                .unwrap_or("another action");
+            let name = self.project_name();
+            return Err(ApiError::new(
+                ErrorCode::Busy,
+                format!(
+                    "{running} is still running on {name}; wait for it to finish or cancel it, then try {} again",
+                    action.title()
+                ),
+            )
+            .with_detail(ErrorDetail::Busy {
+                running: running.to_owned(),
+            }));
+        };
+        let (cancel_tx, cancelled) = watch::channel(false);
+        if let Ok(mut r) = self.running.lock() {
+            *r = Some(Running {
+                action,
+                cancel: cancel_tx,
+            });
+        }
+        Ok(Claim {
+            _guard: guard,
+            running: &self.running,
+            cancelled,
+        })
     }
 
     /// Cancels the action running on this stack. Returns whether one was running.
@@ -190,7 +200,7 @@ impl<C: Connector> OpenStack<C> {
             .await
     }
 
-    async fn run_compose<F, S>(
+    pub(crate) async fn run_compose<F, S>(
         &self,
         args: &ComposeArgs,
         timeout: Option<Duration>,
@@ -382,4 +392,19 @@ fn unhealthy_error(what: &str, s: &ServiceStatus, code: ErrorCode) -> ApiError {
         service: s.name.clone(),
         output: s.health_output.clone(),
     })
+}
+
+/// The one action running on a stack, held until dropped.
+pub(crate) struct Claim<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    running: &'a std::sync::Mutex<Option<Running>>,
+    pub cancelled: watch::Receiver<bool>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.running.lock() {
+            *r = None;
+        }
+    }
 }

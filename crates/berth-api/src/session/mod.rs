@@ -6,6 +6,7 @@ mod drift;
 mod logs;
 mod ports;
 mod reload;
+mod snapshot;
 mod stats;
 mod status;
 mod terminal;

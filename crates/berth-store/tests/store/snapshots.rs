@@ -23,6 +23,7 @@ fn item(service: &str, file: &str, counts: &[(&str, i64)]) -> SnapshotItem {
         service: service.into(),
         kind: "postgres".into(),
         volume: Some(format!("shop_{service}-data")),
+        database: None,
         version: Some("16.4".into()),
         file: file.into(),
         bytes: 1234,
@@ -55,7 +56,10 @@ async fn a_completed_snapshot_is_listed_with_its_items_and_counts() {
         .await
         .expect("begin");
     let items = vec![
-        item("db", "db.sql.zst", &[("orders", 42), ("users", 7)]),
+        SnapshotItem {
+            database: Some("shop".into()),
+            ..item("db", "db.sql.zst", &[("orders", 42), ("users", 7)])
+        },
         SnapshotItem {
             kind: "volume".into(),
             version: None,
