@@ -435,31 +435,32 @@ impl<C: Connector> OpenStack<C> {
         let stack = stack_key(project);
         let root = snapshots_root(&self.env, project);
         let snap = store.snapshot(id).await.map_err(store_err)?;
-        let snap =
-            match snap {
-                Some(s) if s.status == SnapshotStatus::Complete && s.stack == stack => s,
-                Some(s) if s.stack != stack => {
-                    return Err(refused(
-                        Refusal::NotRestorable,
-                        format!(
-                            "snapshot {id} belongs to {} ({}), not to this stack",
-                            s.project, s.stack
-                        ),
-                    ))
-                }
-                Some(_) => {
-                    return Err(refused(
-                        Refusal::NotRestorable,
-                        format!("snapshot {id} was never completed; it cannot be restored"),
-                    ))
-                }
-                None => return Err(refused(
+        let snap = match snap {
+            Some(s) if s.status == SnapshotStatus::Complete && s.stack == stack => s,
+            Some(s) if s.stack != stack => {
+                return Err(refused(
+                    Refusal::NotRestorable,
+                    format!(
+                        "snapshot {id} belongs to {} ({}), not to this stack",
+                        s.project, s.stack
+                    ),
+                ))
+            }
+            Some(_) => {
+                return Err(refused(
+                    Refusal::NotRestorable,
+                    format!("snapshot {id} was never completed; it cannot be restored"),
+                ))
+            }
+            None => {
+                return Err(refused(
                     Refusal::NotRestorable,
                     format!(
                         "no snapshot {id} in this stack's catalog (`berth snapshots` lists them)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let dir = root.join(id);
         let items: Vec<&SnapshotItem> = snap
             .items

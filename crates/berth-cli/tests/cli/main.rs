@@ -6,6 +6,7 @@ mod errors;
 mod ports;
 mod seeds;
 mod seeds_up;
+mod snapshots;
 mod tls;
 
 use std::path::Path;

@@ -145,6 +145,100 @@ fn luminai_https_proven(dir: &Path, project: &str) {
     assert!(o.status.success(), "curl after the restart: {}", text(&o));
 }
 
+/// A reset of the seed keeps its data in a safety snapshot: a marker table written into its
+/// database is gone after `berth reset` (fresh volumes, every service green again) and back
+/// after `berth restore` of the safety snapshot.
+fn reset_and_restore(dir: &Path, project: &str, service: &str, client: &[&str]) {
+    let data = dir.parent().unwrap_or(dir).join("berth-snapshot-data");
+    let sql = |q: &str| -> Output {
+        let mut c = Command::new("docker");
+        c.args(["compose", "-p", project, "exec", "-T", service])
+            .args(client)
+            .arg(q)
+            .current_dir(dir);
+        c.output().expect("docker compose exec")
+    };
+    let o =
+        sql("CREATE TABLE berth_marker (id int); INSERT INTO berth_marker VALUES (1), (2), (3);");
+    assert!(o.status.success(), "marker written: {}", text(&o));
+    let o = crate::berth_with(
+        &[
+            "reset",
+            "-p",
+            project,
+            "--yes",
+            "--no-build",
+            "--json",
+            "--timeout",
+            "240",
+        ],
+        dir,
+        Some(&data),
+    );
+    assert!(o.status.success(), "berth reset: {}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("reset JSON");
+    assert_eq!(
+        v["status"]["summary"]["unhealthy"], 0,
+        "green after the reset: {v:#}"
+    );
+    let safety = v["safety"]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        v["safety"]["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|i| i["service"] == service)),
+        "the safety snapshot holds {service}'s data: {v:#}"
+    );
+    let o = sql("SELECT COUNT(*) FROM berth_marker");
+    assert!(
+        !o.status.success(),
+        "the reset gave {service} a fresh volume: {}",
+        text(&o)
+    );
+    let o = crate::berth_with(
+        &["restore", "-p", project, &safety, service],
+        dir,
+        Some(&data),
+    );
+    assert!(
+        o.status.success(),
+        "restore of the safety snapshot: {}",
+        text(&o)
+    );
+    let o = sql("SELECT COUNT(*) FROM berth_marker");
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains('3'),
+        "the marker is back: {}",
+        text(&o)
+    );
+}
+
+fn luminai_https_then_reset(dir: &Path, project: &str) {
+    luminai_https_proven(dir, project);
+    reset_and_restore(
+        dir,
+        project,
+        "database",
+        &[
+            "psql",
+            "-U",
+            "luminai_user",
+            "-d",
+            "luminai_db",
+            "-AtX",
+            "-c",
+        ],
+    );
+}
+
+fn fintrack_reset(dir: &Path, project: &str) {
+    reset_and_restore(
+        dir,
+        project,
+        "mysql",
+        &["mysql", "-uroot", "-proot", "-N", "financial_tracker", "-e"],
+    );
+}
+
 fn run_seed(seed: &Seed) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     berth_testkit::require_engine();
@@ -271,7 +365,7 @@ fn luminai_comes_up_green() {
             ("redis", REDIS),
         ],
         prepare: luminai_certificate,
-        after_up: luminai_https_proven,
+        after_up: luminai_https_then_reset,
     });
 }
 
@@ -322,7 +416,7 @@ fn fintrack_comes_up_green() {
             ("node", VITE),
         ],
         prepare: no_preparation,
-        after_up: no_check,
+        after_up: fintrack_reset,
     });
 }
 
