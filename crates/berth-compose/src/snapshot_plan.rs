@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn a_selection_keeps_only_its_services_and_an_unknown_image_is_no_database() {
         let p = project(
-            "name: s\nservices:\n  app:\n    image: example/app\n    volumes: [files:/data]\n  db:\n    image: example/custom-db\n    environment: {MARIADB_ROOT_PASSWORD: x}\n",
+            "name: s\nservices:\n  app:\n    image: example/app\n    volumes: [files:/data]\n  db:\n    image: example/custom-db\n    environment: {MARIADB_ROOT_PASSWORD: x}\nvolumes:\n  files: {}\n",
         );
         let only_app = plan(&p, &["app".into()]);
         assert!(only_app.databases.is_empty());

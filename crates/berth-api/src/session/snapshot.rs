@@ -552,6 +552,22 @@ impl<C: Connector> OpenStack<C> {
                     }
                 } else {
                     let name = format!("berth-restore-{id}-{}", i.file);
+                    // A restore cut off earlier (the engine went away) left its upload behind.
+                    let _ = server
+                        .engine()
+                        .exec_status(
+                            &server.container,
+                            &[
+                                "find",
+                                "/tmp",
+                                "-maxdepth",
+                                "1",
+                                "-name",
+                                "berth-restore-*",
+                                "-delete",
+                            ],
+                        )
+                        .await;
                     put_file(server, &path, &name, i.raw_bytes.max(0) as u64).await?;
                     let inside = format!("/tmp/{name}");
                     let r = server

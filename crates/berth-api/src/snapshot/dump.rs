@@ -314,7 +314,7 @@ impl<'a, E: Engine> Server<'a, E> {
 
     /// Restores a dump already put at `file` in the container into `database`: PostgreSQL
     /// into a new database renamed over the old one only once its counts match, MySQL/MariaDB
-    /// by recreating the database and loading the file.
+    /// into a new database checked first, then over the old one.
     pub(crate) async fn restore(
         &self,
         database: Option<&str>,
@@ -384,7 +384,8 @@ impl<'a, E: Engine> Server<'a, E> {
                     self.run("pg_restore", &cmd).await?;
                     self.check_counts(&temp, d, expected).await
                 }
-                .await;
+                .await
+                .map_err(kept_old);
                 if let Err(e) = restored {
                     let _ = self
                         .sql(
@@ -413,23 +414,56 @@ impl<'a, E: Engine> Server<'a, E> {
                 Ok(())
             }
             (DataKind::Mysql | DataKind::Mariadb, Some(d)) => {
-                self.sql("", &format!("DROP DATABASE IF EXISTS {}", my_ident(d)))
-                    .await?;
-                self.sql("", &format!("CREATE DATABASE {}", my_ident(d)))
-                    .await?;
-                let cmd = [
-                    self.client,
-                    "-u",
-                    &self.db.user,
-                    d,
-                    "-e",
-                    &format!("source {file}"),
-                ];
-                self.run(self.client, &cmd).await?;
-                self.check_counts(d, d, expected).await
+                // MariaDB cannot rename a database (nor move a table with triggers into
+                // another), so the dump is loaded twice: first beside the old database and
+                // checked, and only then over the old one. When the second load fails, the
+                // checked copy is kept and named.
+                let temp = format!("{d}__berth_restore");
+                let checked = async {
+                    self.load_mysql(&temp, file).await?;
+                    self.check_counts(&temp, d, expected).await
+                }
+                .await;
+                if let Err(e) = checked.map_err(kept_old) {
+                    let _ = self
+                        .sql("", &format!("DROP DATABASE IF EXISTS {}", my_ident(&temp)))
+                        .await;
+                    return Err(e);
+                }
+                let replaced = async {
+                    self.load_mysql(d, file).await?;
+                    self.check_counts(d, d, expected).await
+                }
+                .await;
+                match replaced {
+                    Ok(()) => {
+                        self.sql("", &format!("DROP DATABASE IF EXISTS {}", my_ident(&temp)))
+                            .await?;
+                        Ok(())
+                    }
+                    Err(e) => Err(snap_err(format!(
+                        "{}; the snapshot's data is kept, checked, in database {temp}",
+                        e.message
+                    ))),
+                }
             }
             _ => Err(ApiError::internal("no restore for this item")),
         }
+    }
+
+    /// Recreates `database` empty and loads a dump file (made of one database, so it names
+    /// none) into it.
+    async fn load_mysql(&self, database: &str, file: &str) -> Result<(), ApiError> {
+        self.sql(
+            "",
+            &format!("DROP DATABASE IF EXISTS {}", my_ident(database)),
+        )
+        .await?;
+        self.sql("", &format!("CREATE DATABASE {}", my_ident(database)))
+            .await?;
+        let source = format!("source {file}");
+        let cmd = [self.client, "-u", &self.db.user, database, "-e", &source];
+        self.run(self.client, &cmd).await.map(|_| ())
     }
 
     /// The restored `database`'s counts against those recorded for `name` at snapshot time.
@@ -444,7 +478,7 @@ impl<'a, E: Engine> Server<'a, E> {
             return Ok(());
         }
         Err(snap_err(format!(
-            "the restored {name} in {} does not hold what the snapshot recorded: {}; the old data was kept",
+            "the restored {name} in {} does not hold what the snapshot recorded: {}",
             self.service,
             count_difference(expected, &found)
         )))
@@ -453,6 +487,14 @@ impl<'a, E: Engine> Server<'a, E> {
     pub(crate) fn engine(&self) -> &'a E {
         self.engine
     }
+}
+
+/// A failed restore before the swap: the old database was not touched.
+fn kept_old(e: ApiError) -> ApiError {
+    snap_err(format!(
+        "{}; the old database was kept as it was",
+        e.message
+    ))
 }
 
 /// "orders: 1000 rows recorded, 998 found; audit: missing".
