@@ -132,6 +132,11 @@ pub fn clean_leftovers(root: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<V
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        // A snapshot being written right now (by this process or another: the app and the
+        // CLI share the folder) is never touched.
+        if is_held(&path) {
+            continue;
+        }
         if !keep(&name) {
             fs::remove_dir_all(&path)?;
             removed.push(path);
@@ -147,6 +152,47 @@ pub fn clean_leftovers(root: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<V
     }
     removed.sort();
     Ok(removed)
+}
+
+/// The lock a snapshot's writer holds on its folder while it writes: an advisory file lock,
+/// released by the kernel when the process ends however it ends (SIGKILL included), so a
+/// crashed writer's folder is free to clean and a live one's is not.
+pub struct WriterLock {
+    _file: fs::File,
+}
+
+const LOCK_NAME: &str = ".writing";
+
+impl WriterLock {
+    /// Creates `dir` (0700) and locks it for this writer.
+    pub fn hold(dir: &Path) -> io::Result<WriterLock> {
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_NAME))?;
+        file.try_lock().map_err(|e| match e {
+            fs::TryLockError::WouldBlock => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is being written by another Berth", dir.display()),
+            ),
+            fs::TryLockError::Error(e) => e,
+        })?;
+        Ok(WriterLock { _file: file })
+    }
+}
+
+/// Whether a live writer holds `dir`.
+pub fn is_held(dir: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new().write(true).open(dir.join(LOCK_NAME)) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
 }
 
 /// Removes the folder of snapshot `id` under `root` and everything in it. `id` must be letters,

@@ -15,6 +15,6 @@ mod verify;
 pub use artifact::{open_artifact, Artifact, ArtifactWriter};
 pub use bundle::{export_bundle, import_bundle, BundleError};
 pub use id::new_snapshot_id;
-pub use layout::{clean_leftovers, remove_snapshot_dir};
+pub use layout::{clean_leftovers, is_held, remove_snapshot_dir, WriterLock};
 pub use progress::{Meter, Progress};
 pub use verify::{verify_artifact, VerifyError};

@@ -168,6 +168,10 @@ impl<C: Connector> OpenStack<C> {
         let now = crate::session::now_unix();
         let id = berth_snapshot::new_snapshot_id(now);
         let dir = root.join(&id);
+        // Held until the catalog says complete (or the files are gone): no sweep by another
+        // process removes the folder meanwhile.
+        let _writing = berth_snapshot::WriterLock::hold(&dir)
+            .map_err(|e| crate::snapshot::snap_err_io("cannot create the snapshot's folder", e))?;
         store
             .begin_snapshot(&NewSnapshot {
                 id: id.clone(),

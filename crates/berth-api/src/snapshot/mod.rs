@@ -253,10 +253,15 @@ pub enum Refusal {
     NotRestorable,
 }
 
-/// Removes what a crash left: pending rows and their folders, temp files in every folder.
+/// Removes what a crash left: pending rows and their folders, temp files in every folder; a
+/// snapshot whose writer still runs is left alone.
 pub(crate) async fn sweep(store: &Store, root: &Path, stack: &str) -> Result<(), ApiError> {
     let pending = store.pending_snapshots().await.map_err(store_err)?;
     for p in pending.iter().filter(|p| p.stack == stack) {
+        // Pending and still being written (by the app or a CLI beside it): not a leftover.
+        if berth_snapshot::is_held(&root.join(&p.id)) {
+            continue;
+        }
         let _ = berth_snapshot::remove_snapshot_dir(root, &p.id);
         store.forget_pending(&p.id).await.map_err(store_err)?;
     }

@@ -105,3 +105,26 @@ fn the_meter_reports_the_average_rate_since_the_start() {
     assert_eq!(later.total, Some(10_000));
     assert!((later.rate_bytes_per_s - 2_500.0).abs() < 1e-9, "{later:?}");
 }
+
+#[test]
+fn a_folder_whose_writer_still_runs_is_never_cleaned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("snapshots");
+    let live = root.join("20260101-140000-cccc");
+    let lock = berth_snapshot::WriterLock::hold(&live).expect("lock");
+    std::fs::write(live.join(".db.sql.zst.tmp-77"), b"being written").expect("write");
+    assert!(berth_snapshot::is_held(&live), "the writer's lock is seen");
+    let removed = clean_leftovers(&root, &|_| false).expect("clean");
+    assert!(
+        removed.is_empty(),
+        "a live writer's folder is left alone: {removed:?}"
+    );
+    assert!(live.join(".db.sql.zst.tmp-77").exists());
+    drop(lock);
+    assert!(
+        !berth_snapshot::is_held(&live),
+        "a writer that ended holds nothing"
+    );
+    let removed = clean_leftovers(&root, &|_| false).expect("clean");
+    assert_eq!(removed, vec![live], "then it is a leftover like any other");
+}
