@@ -5,6 +5,7 @@ mod action;
 mod connect;
 mod data;
 mod discover;
+pub mod doctor;
 mod error;
 mod inspect;
 pub mod log_view;

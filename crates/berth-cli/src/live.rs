@@ -229,6 +229,7 @@ pub async fn run(command: Command, env: HashMap<String, String>) -> Result<Strin
         | Command::Ports { .. }
         | Command::Tls { .. }
         | Command::Snapshot { .. }
+        | Command::Doctor { .. }
         | Command::Snapshots { .. }
         | Command::Restore { .. }
         | Command::Reset { .. } => Ok(String::new()),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use berth_api::{DiagramFormat, InspectView, StackRequest};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod doctor;
 mod live;
 mod ports;
 mod snapshot;
@@ -211,6 +212,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The readiness checklist (engine, compose, .env, variables, ports, certificates, images,
+    /// disk, then every service running and healthy) and diagnoses of what went wrong, each with
+    /// its evidence. Exit 7 when something fails
+    Doctor {
+        #[command(flatten)]
+        stack: StackArgs,
+        #[arg(long)]
+        json: bool,
+        /// Apply one fix the report offers
+        #[arg(long, value_name = "ID")]
+        fix: Option<String>,
+    },
     /// List the stack's snapshots, newest first
     Snapshots {
         #[command(flatten)]
@@ -378,6 +391,15 @@ fn main() -> ExitCode {
                 }
             })
         }),
+        Command::Doctor { stack, json, fix } => {
+            match runtime().and_then(|rt| rt.block_on(doctor::run(stack, json, fix, env))) {
+                Ok((text, code)) => {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                    return ExitCode::from(code);
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Snapshots { stack, json } => {
             runtime().and_then(|rt| rt.block_on(snapshot::list(stack, json, env)))
         }

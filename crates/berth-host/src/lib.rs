@@ -25,3 +25,18 @@ pub fn unprivileged_port_start() -> u16 {
         .and_then(|t| t.trim().parse().ok())
         .unwrap_or(1024)
 }
+
+/// Bytes free for an unprivileged writer on the file system holding `path`, `None` where it
+/// cannot be read.
+pub fn free_space(path: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let st = rustix::fs::statvfs(path).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}

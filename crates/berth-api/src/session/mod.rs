@@ -72,7 +72,7 @@ struct Running {
 /// its watch and its file reloads.
 pub struct OpenStack<C: Connector = DockerConnector> {
     request: StackRequest,
-    env: HashMap<String, String>,
+    pub(crate) env: HashMap<String, String>,
     loaded: Arc<RwLock<Arc<Loaded>>>,
     connector: Arc<C>,
     watch: Mutex<Option<ProjectWatch>>,
