@@ -152,6 +152,9 @@ pub fn database_of(service: &Service) -> Option<Database> {
     } else {
         return None;
     };
+    if !runs_server(service, kind) {
+        return None;
+    }
     Some(match kind {
         DataKind::Postgres => Database {
             kind,
@@ -183,6 +186,28 @@ pub fn database_of(service: &Service) -> Option<Database> {
             data_dir: "/data",
         },
     })
+}
+
+/// Whether the service runs the image's server, not a client of it from the same image (a
+/// `psql` loop, a migration job): its entrypoint is the image's own and its command, if any, is
+/// the server or options for it.
+fn runs_server(service: &Service, kind: DataKind) -> bool {
+    if service.entrypoint.is_some() {
+        return false;
+    }
+    let Some(cmd) = service.command.as_deref() else {
+        return true;
+    };
+    let first = cmd.split_whitespace().next().unwrap_or("");
+    let servers: &[&str] = match kind {
+        DataKind::Postgres => &["postgres"],
+        DataKind::Mysql | DataKind::Mariadb => &["mysqld", "mariadbd", "mysqld_safe"],
+        _ => &["redis-server", "valkey-server", "keydb-server"],
+    };
+    first.starts_with('-')
+        || servers
+            .iter()
+            .any(|s| first == *s || first.ends_with(&format!("/{s}")))
 }
 
 /// `redis-server --requirepass X` in the command.
@@ -347,6 +372,19 @@ mod tests {
         assert!(only_app.databases.is_empty());
         assert_eq!(only_app.volumes.len(), 1);
         assert_eq!(only_app.volumes[0].name, "s_files");
+        let client = project(
+            "name: c\nservices:\n  psql:\n    image: postgres:16\n    entrypoint: [sh, -c, 'psql -h db']\n  cache:\n    image: redis:7\n    command: redis-server --appendonly yes\n  tool:\n    image: redis:7\n    command: redis-cli -h cache monitor\n",
+        );
+        let servers: Vec<String> = plan(&client, &[])
+            .databases
+            .into_iter()
+            .map(|d| d.service)
+            .collect();
+        assert_eq!(
+            servers,
+            vec!["cache"],
+            "a client run from a server's image is not a database"
+        );
         let only_db = plan(&p, &["db".into()]);
         assert_eq!(
             only_db.databases[0].database.as_ref().map(|d| d.kind),

@@ -589,10 +589,7 @@ impl<C: Connector> OpenStack<C> {
                     .unwrap_or(0),
                 health_output: c.health.as_ref().and_then(|h| h.last_output.clone()),
                 health_exit: c.health.as_ref().and_then(|h| h.last_exit_code),
-                started_at: c
-                    .started_at
-                    .as_deref()
-                    .and_then(berth_engine::status::parse_rfc3339),
+                started_at: c.started_at.as_deref().and_then(precise_time),
                 logs,
                 has_binds: svc.is_some_and(|s| {
                     s.volumes
@@ -632,6 +629,23 @@ impl<C: Connector> OpenStack<C> {
                 let view = self.tls_issue(|_| {}).await?;
                 Ok(format!("{} HTTPS endpoints\n", view.view.endpoints.len()))
             }
+            "reset" => {
+                let store = crate::snapshot::open_catalog(&self.env).await?;
+                let view = self
+                    .reset_stack(
+                        &store,
+                        false,
+                        crate::session::DEFAULT_UP_TIMEOUT,
+                        |_| {},
+                        |_| {},
+                        std::future::pending(),
+                    )
+                    .await?;
+                Ok(format!(
+                    "reset: {}; the old data is in safety snapshot {} (`berth restore {}`)\n",
+                    view.status.summary.text, view.safety.id, view.safety.id
+                ))
+            }
             "recreate" => {
                 self.act(crate::Action::Recreate, &[], |_| {}).await?;
                 Ok("recreated the drifted services\n".into())
@@ -641,6 +655,19 @@ impl<C: Connector> OpenStack<C> {
             ))),
         }
     }
+}
+
+/// An RFC 3339 time with its fraction of a second, as Unix seconds.
+fn precise_time(t: &str) -> Option<f64> {
+    let secs = berth_engine::status::parse_rfc3339(t)?;
+    let fraction = t
+        .split_once('.')
+        .map(|(_, rest)| {
+            let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+            format!("0.{digits}").parse::<f64>().unwrap_or(0.0)
+        })
+        .unwrap_or(0.0);
+    Some(secs as f64 + fraction)
 }
 
 /// The `FROM` images of a Dockerfile (stage names excluded), when it can be read.
@@ -712,6 +739,13 @@ fn disk_check() -> CheckView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_start_time_keeps_its_fraction() {
+        let t = super::precise_time("2026-12-04T02:10:56.25Z").expect("time");
+        let u = super::precise_time("2026-12-04T02:10:56.5Z").expect("time");
+        assert!(u - t > 0.2 && u - t < 0.3, "{t} {u}");
+    }
+
     #[test]
     fn base_images_skip_stages_scratch_and_variables() {
         let dir = tempfile::tempdir().expect("tmp");

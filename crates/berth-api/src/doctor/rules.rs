@@ -20,8 +20,8 @@ pub(crate) struct Facts {
     pub memory_limit: i64,
     pub health_output: Option<String>,
     pub health_exit: Option<i64>,
-    /// Unix seconds.
-    pub started_at: Option<i64>,
+    /// Unix seconds, with the fraction (a recreate can follow a start within the second).
+    pub started_at: Option<f64>,
     /// The last lines of its log, masked.
     pub logs: Vec<String>,
     /// The service bind-mounts host folders.
@@ -292,9 +292,9 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
             format!(
                 "{} started at {}, {} started at {} (recreated after)",
                 e.from,
-                crate::snapshot::rfc3339(p_start),
+                crate::snapshot::rfc3339(p_start as i64),
                 e.to,
-                crate::snapshot::rfc3339(u_start)
+                crate::snapshot::rfc3339(u_start as i64)
             ),
         ));
         out.push(Diagnosis {
@@ -355,7 +355,7 @@ mod tests {
         let web = |logs: Vec<&str>| Facts {
             service: "web".into(),
             state: Some(RunState::Running),
-            started_at: Some(100),
+            started_at: Some(100.0),
             logs: logs.into_iter().map(str::to_owned).collect(),
             ..Default::default()
         };
@@ -366,18 +366,18 @@ mod tests {
             ..Default::default()
         };
         let err = "connect() failed (113: No route to host) while connecting to upstream";
-        let found = diagnose(&[web(vec![err]), app(200)], &graph());
+        let found = diagnose(&[web(vec![err]), app(100.4)], &graph());
         assert_eq!(found[0].id, "nginx-stale-upstream:web:app");
         assert_eq!(
             found[0].fix.as_ref().map(|f| f.id.as_str()),
             Some("restart:web")
         );
         assert!(
-            diagnose(&[web(vec![err]), app(50)], &graph()).is_empty(),
+            diagnose(&[web(vec![err]), app(50.0)], &graph()).is_empty(),
             "app started first"
         );
         assert!(
-            diagnose(&[web(vec!["GET / 200"]), app(200)], &graph()).is_empty(),
+            diagnose(&[web(vec!["GET / 200"]), app(200.0)], &graph()).is_empty(),
             "no failure logged"
         );
     }

@@ -29,7 +29,7 @@ use crate::connect::{Connector, DockerConnector};
 use crate::error::{ApiError, ErrorCode};
 use crate::inspect::{view_of, InspectView, StackRequest};
 
-pub use actions::ActionOutcome;
+pub use actions::{ActionOutcome, DEFAULT_UP_TIMEOUT};
 pub use reload::ModelState;
 pub use stats::ServiceUsage;
 pub use status::{EngineView, StatusView};

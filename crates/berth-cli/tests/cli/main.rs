@@ -2,6 +2,7 @@
 
 mod diagram;
 mod differential;
+mod doctor;
 mod errors;
 mod ports;
 mod seeds;
