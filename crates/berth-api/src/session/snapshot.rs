@@ -30,7 +30,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Reports progress of one step at most every [`PROGRESS_EVERY`].
 struct Meter<'a> {
-    on: &'a mut dyn FnMut(SnapshotProgress),
+    on: &'a mut (dyn FnMut(SnapshotProgress) + Send),
     step: String,
     service: Option<String>,
     total: Option<u64>,
@@ -40,7 +40,7 @@ struct Meter<'a> {
 
 impl<'a> Meter<'a> {
     fn new(
-        on: &'a mut dyn FnMut(SnapshotProgress),
+        on: &'a mut (dyn FnMut(SnapshotProgress) + Send),
         step: String,
         service: Option<&str>,
         total: Option<u64>,
@@ -142,7 +142,7 @@ impl<C: Connector> OpenStack<C> {
         services: &[String],
         label: Option<String>,
         origin: Origin,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<SnapshotView, ApiError> {
         let loaded = self.loaded();
@@ -212,7 +212,7 @@ impl<C: Connector> OpenStack<C> {
         engine: &C::Engine,
         plan: &snapshot_plan::DataPlan,
         dir: &Path,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<Vec<SnapshotItem>, ApiError> {
         let containers = self.selected_containers(engine, &[]).await?;
@@ -427,7 +427,7 @@ impl<C: Connector> OpenStack<C> {
         id: &str,
         services: &[String],
         allow_upgrade: bool,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<RestoreView, ApiError> {
         let loaded = self.loaded();
@@ -435,31 +435,32 @@ impl<C: Connector> OpenStack<C> {
         let stack = stack_key(project);
         let root = snapshots_root(&self.env, project);
         let snap = store.snapshot(id).await.map_err(store_err)?;
-        let snap =
-            match snap {
-                Some(s) if s.status == SnapshotStatus::Complete && s.stack == stack => s,
-                Some(s) if s.stack != stack => {
-                    return Err(refused(
-                        Refusal::NotRestorable,
-                        format!(
-                            "snapshot {id} belongs to {} ({}), not to this stack",
-                            s.project, s.stack
-                        ),
-                    ))
-                }
-                Some(_) => {
-                    return Err(refused(
-                        Refusal::NotRestorable,
-                        format!("snapshot {id} was never completed; it cannot be restored"),
-                    ))
-                }
-                None => return Err(refused(
+        let snap = match snap {
+            Some(s) if s.status == SnapshotStatus::Complete && s.stack == stack => s,
+            Some(s) if s.stack != stack => {
+                return Err(refused(
+                    Refusal::NotRestorable,
+                    format!(
+                        "snapshot {id} belongs to {} ({}), not to this stack",
+                        s.project, s.stack
+                    ),
+                ))
+            }
+            Some(_) => {
+                return Err(refused(
+                    Refusal::NotRestorable,
+                    format!("snapshot {id} was never completed; it cannot be restored"),
+                ))
+            }
+            None => {
+                return Err(refused(
                     Refusal::NotRestorable,
                     format!(
                         "no snapshot {id} in this stack's catalog (`berth snapshots` lists them)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let dir = root.join(id);
         let items: Vec<&SnapshotItem> = snap
             .items
