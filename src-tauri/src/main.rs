@@ -15,7 +15,7 @@ mod bindings;
 
 use std::path::PathBuf;
 
-use commands::{diagram, logs, ports, prefs, stack, terminal, tls};
+use commands::{diagram, logs, ports, prefs, snapshots, stack, terminal, tls};
 
 fn main() {
     // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
@@ -81,6 +81,12 @@ fn main() {
             tls::tls_stores,
             tls::tls_make_trusted,
             tls::tls_untrust,
+            snapshots::snapshots_list,
+            snapshots::snapshot_take,
+            snapshots::snapshot_restore,
+            snapshots::stack_reset,
+            snapshots::snapshot_delete,
+            snapshots::snapshot_label,
             prefs::ui_prefs,
             prefs::save_ui_prefs,
             logs::open_logs,

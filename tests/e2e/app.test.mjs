@@ -774,6 +774,136 @@ test("the logs view: filter with highlights, colours, times, pause on scroll, co
   assert.ok(!text.includes("demo-secret"), "exported logs are masked");
 });
 
+test("Snapshots: a running stack's data saved, rows lost, restored from the catalog after a question naming what it replaces", async () => {
+  const name = `berthsnap${process.pid}`;
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-snap-")), name);
+  fs.cpSync(path.join(REPO, "tests/fixtures/snapshots"), dir, { recursive: true });
+  const compose = (...args) => execFileSync("docker", ["compose", "-p", name, "--project-directory", dir, ...args], { encoding: "utf8" }).trim();
+  const psql = (sql) => compose("exec", "-T", "pg", "psql", "-U", "app", "-d", "shop", "-v", "ON_ERROR_STOP=1", "-Atc", sql);
+  // A failure said by the window ends the wait at once, with its sentence.
+  const noError = async () => {
+    const e = await js(`return document.querySelector(".banner.error")?.textContent ?? document.getElementById("snap-refusal")?.textContent ?? null`);
+    if (e) throw new Error(`the window says: ${e}`);
+  };
+  const idle = () => until("no action running", async () => !(await js(`return !!document.getElementById("btn-cancel") || !!document.getElementById("snap-progress")`)), 180_000);
+  try {
+    await click("#nav-overview");
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    await until("the snapshots stack drawn", async () =>
+      (await js(`return document.querySelector(".stack-name")?.dataset.project`)) === name && (await js(`return document.querySelectorAll("g.service").length`)) === 4, 30_000);
+    await idle();
+    await click("#btn-up");
+    await until("all green", async () => {
+      await noError();
+      const s = await statuses();
+      return Object.values(s).length === 4 && Object.values(s).every((v) => v === "good") ? s : false;
+    }, 180_000);
+    psql("create table items (id int primary key, name text); insert into items select g, 'item ' || g from generate_series(1, 500) g;");
+    assert.equal(psql("select count(*) from items"), "500", "seeded");
+
+    await click("#nav-snapshots");
+    await until("the catalog, empty", async () => js(`return document.getElementById("snaps-summary")?.textContent.startsWith("0 snapshots")`), 20_000);
+    // Up may still be waiting for its health checks when the nodes are green.
+    await idle();
+    await type("#snap-label", "e2e");
+    // Every step the progress line shows, however short (a poll would miss the quick ones).
+    await js(`window.__steps = []; window.__stepsSeen = new MutationObserver(() => {
+      const t = document.getElementById("snap-step")?.textContent; if (t && window.__steps.at(-1) !== t) window.__steps.push(t);
+    }); window.__stepsSeen.observe(document.body, { subtree: true, childList: true, characterData: true }); return true;`);
+    const t0 = Date.now();
+    await click("#btn-snap-take");
+    const row = '#snaps-table tr[data-label="e2e"]';
+    await until("the e2e snapshot listed", async () => {
+      await noError();
+      return js(`return !!document.querySelector(arguments[0]) && !document.getElementById("snap-progress")`, row);
+    }, 240_000);
+    const steps = await js(`window.__stepsSeen.disconnect(); return window.__steps`);
+    console.log(`snapshot taken in ${Date.now() - t0} ms; steps shown: ${steps.join(" | ")}`);
+    for (const step of ["dump shop of pg (postgres)", "dump blog of maria (mariadb)", "dump cache (redis)"]) assert.ok(steps.includes(step), `the progress named the step "${step}": ${steps}`);
+    const cells = await js(`return [...document.querySelector(arguments[0]).cells].map(c => c.textContent.trim())`, row);
+    assert.equal(cells[3], "manual", `a snapshot the user took: ${cells}`);
+    for (const svc of ["pg", "maria", "cache", "files"]) assert.ok(cells[4].includes(svc), `it holds data of ${svc}: ${cells[4]}`);
+    const id = await js(`return document.querySelector(arguments[0]).dataset.id`, row);
+    await click(`${row} button.expand`);
+    const items = await until("its items", async () =>
+      js(`return [...document.querySelectorAll('#items-' + CSS.escape(arguments[0]) + ' tbody tr')].map(r => [r.dataset.service, r.dataset.kind, r.cells[2].textContent, r.cells[5].dataset.counts])`, id).then((r) => (r.length ? r : false)));
+    const shop = items.find(([svc, kind, what]) => svc === "pg" && kind === "postgres" && what === "shop");
+    assert.ok(shop, `pg's shop database is an item: ${JSON.stringify(items)}`);
+    assert.ok(Object.values(JSON.parse(shop[3])).includes(500), `its 500 rows were counted: ${shop[3]}`);
+    assert.ok(items.some(([svc, kind, what]) => svc === "maria" && kind === "mariadb" && what === "blog"), "maria's blog database");
+    assert.ok(items.some(([svc, kind]) => svc === "cache" && kind === "redis"), "the Redis dataset");
+    assert.ok(items.some(([svc, kind, what]) => svc === "files" && kind === "volume" && what.endsWith("uploads")), "the uploads volume");
+
+    psql("delete from items");
+    assert.equal(psql("select count(*) from items"), "0", "the rows are gone");
+    await click(`${row} button.restore`);
+    const question = await until("the restore question", async () => js(`return document.getElementById("restore-replaces")?.textContent ?? false`));
+    for (const part of [/pg: database shop/, /maria: database blog/, /cache: Redis dataset/, /files: volume \S*uploads/]) assert.match(question, part, `it names what is replaced: ${question}`);
+    assert.equal(await js(`return document.activeElement?.id`), "confirm-cancel", "the safe answer has the focus");
+    const t1 = Date.now();
+    await click("#confirm-ok");
+    await until("restored", async () => {
+      await noError();
+      return js(`return document.getElementById("snap-result")?.dataset.kind === "restore"`);
+    }, 240_000);
+    console.log(`restore finished in ${Date.now() - t1} ms`);
+    assert.equal(psql("select count(*) from items"), "500", "the rows are back");
+
+    // Reset from the palette: a safety snapshot first, then everything removed and started
+    // fresh; the result names the safety snapshot, and Restore it brings the rows back.
+    await idle();
+    await app.keys("\uE009", "k");
+    await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+    await type("#palette input", "reset stack");
+    await app.keys("\uE007");
+    const reset = await until("the reset question", async () => js(`return document.getElementById("confirm")?.textContent ?? false`));
+    assert.match(reset, /safety snapshot .* first.*every container and volume of the stack is removed/, `it says what a reset does: ${reset}`);
+    assert.equal(await js(`return document.getElementById("reset-rebuild").checked`), false, "no rebuild unless asked");
+    await click("#confirm-ok");
+    const safety = await until("reset, with its safety snapshot named", async () => {
+      await noError();
+      return js(`return document.getElementById("reset-result")?.dataset.safety ?? false`);
+    }, 240_000);
+    assert.equal(await js(`return document.querySelector('#snaps-table tr[data-id="' + arguments[0] + '"] .pill')?.textContent`, safety), "safety", "listed with its origin");
+    assert.match(compose("exec", "-T", "pg", "psql", "-U", "app", "-d", "shop", "-Atc", "select to_regclass('items') is null"), /^t$/, "the reset started from empty volumes");
+    // The screen with both rows, the manual one opened, and the reset's result.
+    const problems = await axeProblems();
+    assert.deepEqual(problems, [], `Snapshots: ${problems.join("\n")}`);
+    await js(`document.activeElement?.blur()`);
+    await shot("snapshots");
+    await click("#btn-restore-safety");
+    await until("the restore question", async () => js(`return !!document.getElementById("restore-replaces")`));
+    await click("#confirm-ok");
+    await until("the safety snapshot restored", async () => {
+      await noError();
+      return js(`return document.getElementById("snap-result")?.dataset.kind === "restore"`);
+    }, 240_000);
+    assert.equal(psql("select count(*) from items"), "500", "the rows are back after the reset");
+
+
+    // Down with volumes, asked first, as a person ends with such a stack.
+    await idle();
+    await app.keys("\uE009", "k");
+    await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+    await type("#palette input", "delete volumes");
+    await app.keys("\uE007");
+    await until("the question", async () => js(`return !!document.getElementById("confirm")`));
+    await click("#confirm-ok");
+    let said = "";
+    await until("nothing left running", async () => {
+      said = await js(`return [document.getElementById("summary").textContent, document.querySelector(".busy")?.textContent ?? "", document.querySelector(".banner.error")?.textContent ?? "", document.getElementById("confirm")?.textContent ?? ""].join(" / ")`);
+      return /4 not created/.test(said);
+    }, 120_000).catch((e) => { throw new Error(`${e.message}; the window says: ${said}`); });
+  } finally {
+    spawnSync("docker", ["compose", "-p", name, "--project-directory", dir, "down", "-v", "-t", "1"], { stdio: "ignore" });
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    await click("#nav-overview");
+    if (await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"] button.remove')`)) await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+  }
+});
+
 test("with dockerd stopped a banner says so, and the app recovers by itself", async () => {
   const pid = fs.readFileSync("/var/run/docker.pid", "utf8").trim();
   execFileSync("kill", ["-TERM", pid]);

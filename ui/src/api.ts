@@ -4,7 +4,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
   OpenedStack, OpenedTerminal, PortsView, RecentStackView, RemapView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
-  WrittenOverride, TlsView, TlsStep, TlsIssueView, StoreView, TrustView,
+  WrittenOverride, TlsView, TlsStep, TlsIssueView, StoreView, TrustView, SnapshotView, SnapshotProgress, RestoreView, ResetView,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -106,3 +106,16 @@ export const tlsStores = () => invoke<StoreView[]>("tls_stores");
 export const tlsMakeTrusted = (session: number, stores: string | null, onStep: (s: TlsStep) => void) =>
   invoke<TlsIssueView>("tls_make_trusted", { session, stores, onStep: channel(onStep) });
 export const tlsUntrust = () => invoke<TrustView>("tls_untrust");
+
+// Snapshots of the stack's data. The long ones report their steps through `onProgress`;
+// `cancelAction` cancels them between steps, as it cancels Up.
+export const snapshotsList = (session: number) => invoke<SnapshotView[]>("snapshots_list", { session });
+export const snapshotTake = (session: number, services: string[], label: string | null, onProgress: (p: SnapshotProgress) => void) =>
+  invoke<SnapshotView>("snapshot_take", { session, services, label, onProgress: channel(onProgress) });
+export const snapshotRestore = (session: number, id: string, services: string[], onProgress: (p: SnapshotProgress) => void) =>
+  invoke<RestoreView>("snapshot_restore", { session, id, services, onProgress: channel(onProgress) });
+export const stackReset = (session: number, rebuild: boolean, onProgress: (p: SnapshotProgress) => void) =>
+  invoke<ResetView>("stack_reset", { session, rebuild, onProgress: channel(onProgress) });
+export const snapshotDelete = (session: number, id: string) => invoke<void>("snapshot_delete", { session, id });
+export const snapshotLabel = (session: number, id: string, label: string | null) =>
+  invoke<SnapshotView>("snapshot_label", { session, id, label });

@@ -5,6 +5,7 @@ pub mod diagram;
 pub mod logs;
 pub mod ports;
 pub mod prefs;
+pub mod snapshots;
 pub mod stack;
 pub mod terminal;
 pub mod tls;

@@ -30,7 +30,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Reports progress of one step at most every [`PROGRESS_EVERY`].
 struct Meter<'a> {
-    on: &'a mut dyn FnMut(SnapshotProgress),
+    on: &'a mut (dyn FnMut(SnapshotProgress) + Send),
     step: String,
     service: Option<String>,
     total: Option<u64>,
@@ -40,7 +40,7 @@ struct Meter<'a> {
 
 impl<'a> Meter<'a> {
     fn new(
-        on: &'a mut dyn FnMut(SnapshotProgress),
+        on: &'a mut (dyn FnMut(SnapshotProgress) + Send),
         step: String,
         service: Option<&str>,
         total: Option<u64>,
@@ -142,7 +142,7 @@ impl<C: Connector> OpenStack<C> {
         services: &[String],
         label: Option<String>,
         origin: Origin,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<SnapshotView, ApiError> {
         let loaded = self.loaded();
@@ -216,7 +216,7 @@ impl<C: Connector> OpenStack<C> {
         engine: &C::Engine,
         plan: &snapshot_plan::DataPlan,
         dir: &Path,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<Vec<SnapshotItem>, ApiError> {
         let containers = self.selected_containers(engine, &[]).await?;
@@ -431,7 +431,7 @@ impl<C: Connector> OpenStack<C> {
         id: &str,
         services: &[String],
         allow_upgrade: bool,
-        on_progress: &mut dyn FnMut(SnapshotProgress),
+        on_progress: &mut (dyn FnMut(SnapshotProgress) + Send),
         cancelled: &watch::Receiver<bool>,
     ) -> Result<RestoreView, ApiError> {
         let loaded = self.loaded();

@@ -279,7 +279,7 @@ impl<'a, E: Engine> Server<'a, E> {
         &self,
         database: Option<&str>,
         sink: &mut Sink,
-        on_bytes: &mut dyn FnMut(u64),
+        on_bytes: &mut (dyn FnMut(u64) + Send),
     ) -> Result<(), ApiError> {
         let cmd = self.dump_cmd(database);
         let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();

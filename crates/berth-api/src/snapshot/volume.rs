@@ -39,7 +39,7 @@ impl<'a, E: Engine> Holder<'a, E> {
 pub(crate) async fn archive<E: Engine>(
     holder: &Holder<'_, E>,
     sink: &mut Sink,
-    on_bytes: &mut dyn FnMut(u64),
+    on_bytes: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(), ApiError> {
     let mut stream = holder.engine.download(&holder.id, MOUNT);
     while let Some(chunk) = stream.next().await {
