@@ -479,6 +479,33 @@ rate: number, };
 
 export type Refusal = "checksum" | "version" | "not_restorable";
 
+export type DoctorView = { project: string, checks: Array<CheckView>, diagnoses: Array<Diagnosis>, probes: Array<ProbeView>, };
+
+export type CheckView = { 
+/**
+ * Stable: `engine`, `compose`, `files`, `env`, `ports`, `certificates`, `images`, `disk`,
+ * `running`, `drift`.
+ */
+id: string, status: CheckStatus, title: string, detail: string, fix: FixView | null, };
+
+export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+
+export type FixView = { id: string, label: string, };
+
+export type Diagnosis = { 
+/**
+ * `rule:service[:other]`, e.g. `oom:worker`, `nginx-stale-upstream:web:app`.
+ */
+id: string, service: string | null, sentence: string, evidence: Array<Evidence>, fix: FixView | null, };
+
+export type Evidence = { kind: EvidenceKind, text: string, };
+
+export type EvidenceKind = "log" | "exit_code" | "inspect" | "probe" | "config";
+
+export type ProbeView = { from: string, to: string, host: string, port: number, result: ProbeResult, ms: number | null, };
+
+export type ProbeResult = "ok" | "refused" | "timeout" | "nxdomain";
+
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 
 export type OpenedTerminal = { id: number, info: TerminalInfo, };
