@@ -1,6 +1,7 @@
 //! `berth doctor`: the readiness checklist that gets a stack to green, and diagnoses of what
 //! went wrong with their evidence and, where one exists, a fix Berth applies.
 
+mod probe;
 mod rules;
 
 use std::collections::HashMap;
@@ -312,6 +313,7 @@ impl<C: Connector> OpenStack<C> {
         let status = self.status().await.ok();
         let graph = berth_compose::build_graph(project);
         let mut diagnoses = Vec::new();
+        let mut probes = Vec::new();
         match &status {
             Some(st)
                 if st
@@ -382,6 +384,16 @@ impl<C: Connector> OpenStack<C> {
                 });
                 let facts = self.facts(&engine, st).await;
                 diagnoses = rules::diagnose(&facts, &graph);
+                let targets = probe::targets(project, &graph);
+                if !targets.is_empty() {
+                    let containers = engine
+                        .project_containers(Some(&project.name))
+                        .await
+                        .unwrap_or_default();
+                    let (found, unprobed) = probe::run(&engine, &containers, &targets).await;
+                    checks.push(probes_check(&found, &unprobed));
+                    probes = found;
+                }
             }
             None => {}
         }
@@ -389,7 +401,7 @@ impl<C: Connector> OpenStack<C> {
             project: project.name.clone(),
             checks,
             diagnoses,
-            probes: Vec::new(),
+            probes,
         }
     }
 
@@ -655,6 +667,50 @@ impl<C: Connector> OpenStack<C> {
             ))),
         }
     }
+}
+
+/// The probes as one checklist item: every connection answered, or which did not and how.
+fn probes_check(probes: &[ProbeView], unprobed: &[String]) -> CheckView {
+    let bad: Vec<String> = probes
+        .iter()
+        .filter(|p| p.result != ProbeResult::Ok)
+        .map(|p| {
+            format!(
+                "{} → {}:{} {}",
+                p.from,
+                p.host,
+                p.port,
+                serde_json::to_value(p.result)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut detail = if bad.is_empty() {
+        format!(
+            "{} connections answer from inside their consumers",
+            probes.len()
+        )
+    } else {
+        bad.join(", ")
+    };
+    if !unprobed.is_empty() {
+        detail.push_str(&format!("; not probed: {}", unprobed.join(", ")));
+    }
+    let status = if !bad.is_empty() {
+        CheckStatus::Fail
+    } else if probes.is_empty() {
+        CheckStatus::Skip
+    } else {
+        CheckStatus::Ok
+    };
+    check(
+        "probes",
+        status,
+        "connections between services answer",
+        detail,
+    )
 }
 
 /// An RFC 3339 time with its fraction of a second, as Unix seconds.

@@ -208,6 +208,20 @@ fn nginx_answering_502_after_its_upstream_is_recreated_is_found_and_fixed_by_a_r
         assert!(Instant::now() < deadline, "nginx never answered 200");
         std::thread::sleep(Duration::from_millis(300));
     }
+    // The proxy's connection, probed from inside nginx's own container.
+    let (v, _) = s.doctor();
+    let probe = &v["probes"][0];
+    assert_eq!(
+        (
+            &probe["from"],
+            &probe["host"],
+            &probe["port"],
+            &probe["result"]
+        ),
+        (&"web".into(), &"app".into(), &8000.into(), &"ok".into()),
+        "web reaches app:8000: {v:#}"
+    );
+    assert!(probe["ms"].as_f64().is_some(), "with its time: {probe}");
     // The app is recreated while another container takes its old address, as a rebuild does
     // on a busy network.
     let o = s.compose(&["rm", "-s", "-f", "app"]);
@@ -264,6 +278,14 @@ fn nginx_answering_502_after_its_upstream_is_recreated_is_found_and_fixed_by_a_r
         "gone after the fix: {v:#}"
     );
     assert_eq!(check(&v, "running")["status"], "ok");
+
+    // The provider stopped: its name no longer resolves inside nginx's network.
+    let o = s.compose(&["stop", "app"]);
+    assert!(o.status.success());
+    let (v, code) = s.doctor();
+    assert_eq!(v["probes"][0]["result"], "nxdomain", "{v:#}");
+    assert_eq!(check(&v, "probes")["status"], "fail");
+    assert_eq!(code, Some(7));
 }
 
 struct Kill(String);
