@@ -570,8 +570,26 @@ impl<C: Connector> OpenStack<C> {
                 Some(v.clone())
             };
             let mut logs = Vec::new();
+            // Only what this run of the container wrote: a restart keeps the old lines, and a
+            // fixed problem must not be diagnosed again from them. Each line carries the
+            // engine's timestamp so the cut is exact.
+            // A process writes its first lines before the engine records its start, so the
+            // cut is the end of the run before (set when the container ran again since).
+            let started = c.started_at.as_deref().and_then(precise_time);
+            let finished =
+                get(&["State", "FinishedAt"]).and_then(|v| v.as_str().and_then(precise_time));
+            let cutoff = match (finished, started) {
+                (Some(f), Some(s)) if f < s => Some(f),
+                _ => None,
+            };
             let req = LogRequest {
                 tail: Some(60),
+                timestamps: true,
+                since: c
+                    .started_at
+                    .as_deref()
+                    .and_then(berth_engine::status::parse_rfc3339)
+                    .map(|t| t - 1),
                 ..Default::default()
             };
             let mut stream = engine.logs(&c.id, &req);
@@ -580,7 +598,13 @@ impl<C: Connector> OpenStack<C> {
             while let Some(Ok(chunk)) = stream.next().await {
                 bytes += chunk.bytes.len();
                 for line in String::from_utf8_lossy(&chunk.bytes).lines() {
-                    logs.push(loaded.secrets.mask(line));
+                    let (stamp, text) = line.split_once(' ').unwrap_or(("", line));
+                    if let (Some(at), Some(cut)) = (precise_time(stamp), cutoff) {
+                        if at <= cut {
+                            continue;
+                        }
+                    }
+                    logs.push(loaded.secrets.mask(text));
                 }
                 // Bounded: a container that logs megabytes per line is read no further.
                 if bytes > 256 * 1024 {
@@ -603,6 +627,9 @@ impl<C: Connector> OpenStack<C> {
                 health_exit: c.health.as_ref().and_then(|h| h.last_exit_code),
                 started_at: c.started_at.as_deref().and_then(precise_time),
                 logs,
+                state_error: get(&["State", "Error"])
+                    .and_then(|v| v.as_str().map(|e| loaded.secrets.mask(e)))
+                    .filter(|e| !e.is_empty()),
                 has_binds: svc.is_some_and(|s| {
                     s.volumes
                         .iter()

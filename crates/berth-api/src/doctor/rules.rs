@@ -24,6 +24,8 @@ pub(crate) struct Facts {
     pub started_at: Option<f64>,
     /// The last lines of its log, masked.
     pub logs: Vec<String>,
+    /// `State.Error`: why the engine could not start it (its logs are empty then).
+    pub state_error: Option<String>,
     /// The service bind-mounts host folders.
     pub has_binds: bool,
     /// The service has a health check in the compose files.
@@ -155,14 +157,22 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
             }
         }
         let hit = matching(f, &["exec format error"]);
-        if !hit.is_empty() {
+        let start_error = f
+            .state_error
+            .as_ref()
+            .filter(|e| e.to_ascii_lowercase().contains("exec format error"));
+        if !hit.is_empty() || start_error.is_some() {
+            let mut evidence = log_evidence(&hit);
+            if let Some(e) = start_error {
+                evidence.push(ev(EvidenceKind::Inspect, format!("State.Error: {e}")));
+            }
             out.push(Diagnosis {
                 id: format!("exec-format:{s}"),
                 service: Some(s.clone()),
                 sentence: format!(
                     "{s}'s image was built for another processor architecture than this machine's: rebuild it here, or set `platform:` to this machine's"
                 ),
-                evidence: log_evidence(&hit),
+                evidence,
                 fix: None,
             });
         }

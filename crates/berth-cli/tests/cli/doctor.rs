@@ -328,3 +328,93 @@ fn a_database_initialised_with_another_password_is_found_and_fixed_by_a_reset() 
     });
     assert_eq!(check(&v, "running")["status"], "ok", "{v:#}");
 }
+
+#[test]
+fn a_foreign_architecture_a_dependency_not_ready_and_a_bind_mount_permission_are_diagnosed() {
+    let _g = berth_testkit::shared();
+    let s = Stack::copy("more", "berthdoc-more");
+    // `up` itself fails on the foreign entrypoint; the others start.
+    let _ = s.compose(&["up", "-d", "--build"]);
+    let v = s.doctor_until("the three diagnoses", |v| {
+        diagnosis(v, "exec-format:arch").is_some()
+            && diagnosis(v, "not-ready:waiter:slowdb").is_some()
+            && diagnosis(v, "bind-permission:writer").is_some()
+    });
+    let arch = diagnosis(&v, "exec-format:arch").expect("arch");
+    assert!(
+        arch["evidence"].to_string().contains("exec format error"),
+        "{arch}"
+    );
+    let waiter = diagnosis(&v, "not-ready:waiter:slowdb").expect("waiter");
+    assert!(
+        waiter["evidence"]
+            .to_string()
+            .contains("Connection refused")
+            && waiter["sentence"]
+                .as_str()
+                .is_some_and(|t| t.contains("service_healthy")),
+        "the refusal and the missing condition: {waiter}"
+    );
+    let writer = diagnosis(&v, "bind-permission:writer").expect("writer");
+    assert!(
+        writer["evidence"].to_string().contains("Permission denied"),
+        "{writer}"
+    );
+}
+
+#[test]
+fn nginx_without_its_certificate_is_fixed_by_making_https_trusted() {
+    let _g = berth_testkit::shared();
+    let s = Stack::copy("tls", "berthdoc-tls");
+    let port = berth_testkit::free_local_port();
+    std::fs::write(s.dir.join(".env"), format!("TLS_PORT={port}\n")).expect(".env");
+    let _ = s.compose(&["up", "-d"]);
+    let v = s.doctor_until("nginx's certificate", |v| {
+        diagnosis(v, "nginx-certificate:web").is_some()
+    });
+    let d = diagnosis(&v, "nginx-certificate:web").expect("diagnosis");
+    assert!(
+        d["evidence"]
+            .to_string()
+            .contains("cannot load certificate"),
+        "{d}"
+    );
+    assert_eq!(d["fix"]["id"], "tls-issue");
+    assert_eq!(check(&v, "certificates")["status"], "warn", "{v:#}");
+    let o = s.berth(&["doctor", ".", "--fix", "tls-issue"]);
+    assert!(o.status.success(), "the fix: {} {}", stdout(&o), stderr(&o));
+    assert!(
+        s.dir.join("ssl/localhost.crt").is_file(),
+        "the certificate is where nginx reads it"
+    );
+    let v = s.doctor_until("nginx running", |v| check(v, "running")["status"] == "ok");
+    assert!(diagnosis(&v, "nginx-certificate:web").is_none(), "{v:#}");
+}
+
+#[test]
+fn a_port_taken_by_another_program_is_failed_with_a_remap_that_fixes_it() {
+    let _g = berth_testkit::shared();
+    let s = Stack::copy("stale", "berthdoc-ports");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::fs::write(s.dir.join(".env"), format!("STALE_PORT={port}\n")).expect(".env");
+    let (v, code) = s.doctor();
+    assert_eq!(code, Some(7), "{v:#}");
+    let ports = check(&v, "ports");
+    assert_eq!(ports["status"], "fail");
+    assert!(
+        ports["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&port.to_string())),
+        "the port is named: {ports}"
+    );
+    let fix = ports["fix"]["id"].as_str().unwrap_or_default().to_owned();
+    assert!(fix.starts_with(&format!("remap:web:{port}=")), "{ports}");
+    let o = s.berth(&["doctor", ".", "--fix", &fix]);
+    assert!(o.status.success(), "the fix: {}", stderr(&o));
+    let (v, _) = s.doctor();
+    assert_eq!(check(&v, "ports")["status"], "ok", "{v:#}");
+    let o = s.berth(&["up", ".", "--timeout", "60"]);
+    assert!(o.status.success(), "up on the new port: {}", stderr(&o));
+    drop(listener);
+}
