@@ -588,31 +588,10 @@ impl Engine for DockerEngine {
     }
 
     async fn exec_status(&self, id: &str, cmd: &[&str]) -> Result<Option<i64>, EngineError> {
-        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-        let host = self.host().to_owned();
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    cmd: Some(cmd.to_vec()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        let started = self
-            .docker
-            .start_exec(&exec.id, None::<StartExecOptions>)
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        if let StartExecResults::Attached { mut output, .. } = started {
-            // Drained, not kept: only the exit code is wanted, and it is set once the output ends.
-            while let Some(chunk) = output.next().await {
-                chunk.map_err(|e| map_err(&host, e))?;
-            }
+        let mut exec = self.exec_stream(id, cmd, &[], None).await?;
+        // Drained, not kept: only the exit code is wanted, and it is set once the output ends.
+        while let Some(chunk) = exec.output.next().await {
+            chunk?;
         }
         self.exec_exit_code(&exec.id).await
     }
@@ -625,13 +604,10 @@ impl Engine for DockerEngine {
         cols: u16,
         rows: u16,
     ) -> Result<ExecTty, EngineError> {
-        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-        let host = self.host().to_owned();
-        let exec = self
-            .docker
-            .create_exec(
+        let (exec, output, input) = self
+            .start_attached(
                 id,
-                CreateExecOptions {
+                bollard::exec::CreateExecOptions {
                     attach_stdin: Some(true),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
@@ -640,41 +616,15 @@ impl Engine for DockerEngine {
                     cmd: Some(cmd.to_vec()),
                     ..Default::default()
                 },
+                64 * 1024,
             )
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: true,
-                    output_capacity: Some(64 * 1024),
-                }),
-            )
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        let StartExecResults::Attached { output, input } = started else {
-            return Err(EngineError::Api {
-                status: 500,
-                message: "the engine started the terminal detached".into(),
-            });
-        };
+            .await?;
         // The size is set after the start: `ConsoleSize` at create needs API 1.42, and Debian's
         // dockerd 20.10 speaks 1.41.
-        let _ = self.resize_exec(&exec.id, cols, rows).await;
-        let output = output.map(move |r| {
-            use bollard::container::LogOutput;
-            match r.map_err(|e| map_err(&host, e))? {
-                LogOutput::StdErr { message }
-                | LogOutput::StdOut { message }
-                | LogOutput::Console { message }
-                | LogOutput::StdIn { message } => Ok(message.to_vec()),
-            }
-        });
+        let _ = self.resize_exec(&exec, cols, rows).await;
+        let output = output.map(|r| r.map(|c| c.bytes));
         Ok(ExecTty {
-            id: exec.id,
+            id: exec,
             output: Box::pin(output),
             input,
         })
@@ -712,13 +662,10 @@ impl Engine for DockerEngine {
         env: &[&str],
         user: Option<&str>,
     ) -> Result<ExecStream, EngineError> {
-        use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-        let host = self.host().to_owned();
-        let exec = self
-            .docker
-            .create_exec(
+        let (exec, output, _) = self
+            .start_attached(
                 id,
-                CreateExecOptions {
+                bollard::exec::CreateExecOptions {
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     env: Some(env.to_vec()),
@@ -726,46 +673,10 @@ impl Engine for DockerEngine {
                     user,
                     ..Default::default()
                 },
+                256 * 1024,
             )
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: Some(256 * 1024),
-                }),
-            )
-            .await
-            .map_err(|e| map_err(&host, e))?;
-        let StartExecResults::Attached { output, .. } = started else {
-            return Err(EngineError::Api {
-                status: 500,
-                message: "the engine started the command detached".into(),
-            });
-        };
-        let output = output.map(move |r| {
-            use bollard::container::LogOutput;
-            Ok(match r.map_err(|e| map_err(&host, e))? {
-                LogOutput::StdErr { message } => LogChunk {
-                    stream: LogStream::Stderr,
-                    bytes: message.to_vec(),
-                },
-                LogOutput::StdOut { message }
-                | LogOutput::Console { message }
-                | LogOutput::StdIn { message } => LogChunk {
-                    stream: LogStream::Stdout,
-                    bytes: message.to_vec(),
-                },
-            })
-        });
-        Ok(ExecStream {
-            id: exec.id,
-            output: Box::pin(output),
-        })
+            .await?;
+        Ok(ExecStream { id: exec, output })
     }
 
     fn download(&self, container: &str, path: &str) -> BoxStream<Vec<u8>> {
@@ -942,7 +853,61 @@ impl Engine for DockerEngine {
     }
 }
 
+type ExecInput = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
 impl DockerEngine {
+    /// Creates an exec instance and starts it attached: its id, what it prints (stdout and
+    /// stderr apart unless it has a terminal), and its input.
+    async fn start_attached(
+        &self,
+        id: &str,
+        create: bollard::exec::CreateExecOptions<&str>,
+        capacity: usize,
+    ) -> Result<(String, BoxStream<LogChunk>, ExecInput), EngineError> {
+        use bollard::exec::{StartExecOptions, StartExecResults};
+        let host = self.host().to_owned();
+        let tty = create.tty.unwrap_or(false);
+        let exec = self
+            .docker
+            .create_exec(id, create)
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty,
+                    output_capacity: Some(capacity),
+                }),
+            )
+            .await
+            .map_err(|e| map_err(&host, e))?;
+        let StartExecResults::Attached { output, input } = started else {
+            return Err(EngineError::Api {
+                status: 500,
+                message: "the engine started the command detached".into(),
+            });
+        };
+        let output = output.map(move |r| {
+            use bollard::container::LogOutput;
+            Ok(match r.map_err(|e| map_err(&host, e))? {
+                LogOutput::StdErr { message } => LogChunk {
+                    stream: LogStream::Stderr,
+                    bytes: message.to_vec(),
+                },
+                LogOutput::StdOut { message }
+                | LogOutput::Console { message }
+                | LogOutput::StdIn { message } => LogChunk {
+                    stream: LogStream::Stdout,
+                    bytes: message.to_vec(),
+                },
+            })
+        });
+        Ok((exec.id, Box::pin(output), input))
+    }
+
     /// Ids of every container (any state) matching one list filter.
     async fn container_ids(&self, filter: &str, value: &str) -> Result<Vec<String>, EngineError> {
         let filters: HashMap<&str, Vec<String>> = HashMap::from([(filter, vec![value.to_owned()])]);

@@ -578,8 +578,10 @@ impl<C: Connector> OpenStack<C> {
             let started = c.started_at.as_deref().and_then(precise_time);
             let finished =
                 get(&["State", "FinishedAt"]).and_then(|v| v.as_str().and_then(precise_time));
+            // Only while it runs again: a process that dies at once can have its end recorded
+            // a moment before its start, and then there is no run before to cut.
             let cutoff = match (finished, started) {
-                (Some(f), Some(s)) if f < s => Some(f),
+                (Some(f), Some(s)) if f < s && c.state == RunState::Running => Some(f),
                 _ => None,
             };
             let req = LogRequest {

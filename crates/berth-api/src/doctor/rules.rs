@@ -240,7 +240,17 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
             });
         }
         // A dependency refused the connection: started but not ready.
-        let refused = matching(f, &["connection refused", "econnrefused"]);
+        // Refused, or (started a moment before its name was on the network) not found.
+        let refused = matching(
+            f,
+            &[
+                "connection refused",
+                "econnrefused",
+                "bad address",
+                "name or service not known",
+                "temporary failure in name resolution",
+            ],
+        );
         if !refused.is_empty() {
             for e in graph.edges.iter().filter(|e| {
                 e.from == *s

@@ -79,3 +79,60 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// A copy of a fixture folder under its own compose project name and Berth data folder, taken
+/// down (volumes too) whatever happens to the test.
+pub struct FixtureCopy {
+    _tmp: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    pub data: std::path::PathBuf,
+    pub project: String,
+    _down: ComposeDown,
+}
+
+impl FixtureCopy {
+    pub fn new(fixture: &Path, project: &str) -> FixtureCopy {
+        berth_testkit::require_engine();
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join(project);
+        berth_testkit::copy_dir(fixture, &dir);
+        let data = tmp.path().join("data");
+        FixtureCopy {
+            _down: ComposeDown(vec![(project.to_owned(), dir.clone())]),
+            _tmp: tmp,
+            dir,
+            data,
+            project: project.to_owned(),
+        }
+    }
+
+    /// `berth ARGS… -p PROJECT` in the copy, with its own data folder.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["-p", &self.project]);
+        berth_with(&a, &self.dir, Some(&self.data))
+    }
+
+    /// `docker compose -p PROJECT ARGS…` in the copy.
+    pub fn compose(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .args(["compose", "-p", &self.project])
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("docker compose")
+    }
+
+    /// `docker compose exec -T SERVICE ARGS…`, its stdout; fails the test when it fails.
+    pub fn exec(&self, service: &str, args: &[&str]) -> String {
+        let mut a = vec!["exec", "-T", service];
+        a.extend_from_slice(args);
+        let o = self.compose(&a);
+        assert!(
+            o.status.success(),
+            "{service} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+}

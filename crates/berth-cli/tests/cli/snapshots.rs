@@ -9,54 +9,27 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{berth_with, repo_root, stderr, stdout, ComposeDown};
+use crate::{repo_root, stderr, stdout, FixtureCopy};
 
-/// A copy of the snapshots fixture under its own project name and data folder.
-struct Stack {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    data: PathBuf,
-    project: String,
-    _down: ComposeDown,
+/// A copy of the snapshots fixture, up.
+struct Stack(FixtureCopy);
+
+impl std::ops::Deref for Stack {
+    type Target = FixtureCopy;
+    fn deref(&self) -> &FixtureCopy {
+        &self.0
+    }
 }
 
 impl Stack {
     fn up(project: &str) -> Stack {
-        berth_testkit::require_engine();
-        let tmp = tempfile::tempdir().expect("tmp");
-        let dir = tmp.path().join(project);
-        berth_testkit::copy_dir(&repo_root().join("tests/fixtures/snapshots"), &dir);
-        let data = tmp.path().join("data");
-        let s = Stack {
-            _down: ComposeDown(vec![(project.to_owned(), dir.clone())]),
-            _tmp: tmp,
-            dir,
-            data,
-            project: project.to_owned(),
-        };
+        let s = Stack(FixtureCopy::new(
+            &repo_root().join("tests/fixtures/snapshots"),
+            project,
+        ));
         let o = s.berth(&["up", ".", "--timeout", "120"]);
         assert!(o.status.success(), "the stack comes up: {}", stderr(&o));
         s
-    }
-
-    fn berth(&self, args: &[&str]) -> Output {
-        berth_with(args, &self.dir, Some(&self.data))
-    }
-
-    /// `docker compose exec -T SERVICE ARGS…`, its stdout; fails the test when it fails.
-    fn exec(&self, service: &str, args: &[&str]) -> String {
-        let o = Command::new("docker")
-            .args(["compose", "-p", &self.project, "exec", "-T", service])
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("docker compose exec");
-        assert!(
-            o.status.success(),
-            "{service} {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_owned()
     }
 
     fn psql(&self, sql: &str) -> String {
