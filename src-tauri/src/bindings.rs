@@ -98,6 +98,7 @@ fn generated() -> String {
         decl::<berth_api::doctor::EvidenceKind>(),
         decl::<berth_api::doctor::ProbeView>(),
         decl::<berth_api::doctor::ProbeResult>(),
+        decl::<crate::commands::checks::FixOutcome>(),
         decl::<crate::commands::terminal::TerminalEvent>(),
         decl::<crate::commands::terminal::OpenedTerminal>(),
     ];

@@ -15,7 +15,7 @@ mod bindings;
 
 use std::path::PathBuf;
 
-use commands::{diagram, logs, ports, prefs, snapshots, stack, terminal, tls};
+use commands::{checks, diagram, logs, ports, prefs, snapshots, stack, terminal, tls};
 
 fn main() {
     // WebKitGTK's GPU compositing costs the web process ~90 MB more at idle (measured under Xvfb:
@@ -30,6 +30,7 @@ fn main() {
         .manage(stack::InitialStack(initial))
         .manage(sessions::AppSessions::default())
         .manage(sessions::Streams::default())
+        .manage(checks::Unopened::default())
         .manage(logs::Logs::default())
         .manage(logs::Clipboard::default())
         .manage(terminal::Terminals::default())
@@ -87,6 +88,10 @@ fn main() {
             snapshots::stack_reset,
             snapshots::snapshot_delete,
             snapshots::snapshot_label,
+            checks::doctor_report,
+            checks::doctor_fix,
+            checks::doctor_report_path,
+            checks::doctor_fix_path,
             prefs::ui_prefs,
             prefs::save_ui_prefs,
             logs::open_logs,

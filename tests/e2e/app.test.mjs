@@ -623,7 +623,7 @@ test("a service whose settings changed in the files says it needs a recreate, an
 
 test("accessibility: axe-core finds no serious or critical violation on each main screen", async () => {
   const found = {};
-  for (const page of ["overview", "services", "ports", "certificates", "logs"]) {
+  for (const page of ["overview", "services", "checks", "ports", "certificates", "logs"]) {
     await click(`#nav-${page}`);
     await sleep(300);
     found[page] = await axeProblems();
@@ -895,6 +895,95 @@ test("Snapshots: a running stack's data saved, rows lost, restored from the cata
       said = await js(`return [document.getElementById("summary").textContent, document.querySelector(".busy")?.textContent ?? "", document.querySelector(".banner.error")?.textContent ?? "", document.getElementById("confirm")?.textContent ?? ""].join(" / ")`);
       return /4 not created/.test(said);
     }, 120_000).catch((e) => { throw new Error(`${e.message}; the window says: ${said}`); });
+  } finally {
+    spawnSync("docker", ["compose", "-p", name, "--project-directory", dir, "down", "-v", "-t", "1"], { stdio: "ignore" });
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    await click("#nav-overview");
+    if (await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"] button.remove')`)) await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+  }
+});
+
+test("Checks: a stack that does not load for want of its .env shows its checklist with the fix; Create .env opens it, green before Up and running after", async () => {
+  const name = `berthchecks${process.pid}`;
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-checks-")), name);
+  fs.cpSync(path.join(REPO, "tests/fixtures/doctor/env"), dir, { recursive: true });
+  // Each item of a checklist on screen: [id, status, its text].
+  const checklist = (root) => js(`return [...document.querySelectorAll(arguments[0] + " .checklist li[data-check]")].map(l => [l.dataset.check, l.dataset.status, l.textContent])`, root);
+  const byId = (items) => Object.fromEntries(items.map(([id, status, text]) => [id, { status, text }]));
+  const fails = (items) => items.filter(([, status]) => status === "fail").map(([id, , text]) => `${id}: ${text}`);
+  const idle = (root) => until("the checks done", async () => js(`const b = document.querySelector(arguments[0] + " .run-checks"); return !!b && !b.disabled`, root), 60_000);
+  const started = Date.now();
+  try {
+    await click("#nav-overview");
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    await idle("#unopened-checks");
+    const broken = byId(await until("the checklist of the folder that did not load", async () => {
+      const c = await checklist("#unopened-checks");
+      return c.length ? c : false;
+    }));
+    assert.equal(broken.variables?.status, "fail", `variables fails: ${JSON.stringify(broken)}`);
+    assert.match(broken.variables.text, /APP_GREETING/, "naming the variable");
+    assert.equal(broken.env?.status, "fail", ".env is missing");
+    const fix = '#unopened-checks li[data-check="variables"] button.fix';
+    assert.match(await js(`return document.querySelector(arguments[0])?.textContent ?? ""`, fix), /Create \.env from \.env\.example/);
+    assert.match(await js(`return document.querySelector(".banner.error")?.textContent ?? ""`), /APP_GREETING/, "the error says it too");
+    const unopenedAxe = await axeProblems();
+    assert.deepEqual(unopenedAxe, [], `the checklist of a folder that did not load: ${unopenedAxe.join("\n")}`);
+
+    await click(fix);
+    await until("the stack opened on its Checks", async () =>
+      (await js(`return document.querySelector(".stack-name")?.dataset.project`)) === name && js(`return !!document.getElementById("checks-page")`), 60_000);
+    assert.ok(fs.existsSync(path.join(dir, ".env")), ".env was created");
+    assert.match(fs.readFileSync(path.join(dir, ".env"), "utf8"), /APP_GREETING=hello from the example/);
+    assert.equal(await js(`return !!document.querySelector(".banner.error")`), false, "no error left");
+    await idle("#checks-page");
+    const opened = await until("the opened stack's checklist", async () => {
+      const c = await checklist("#checks-page");
+      return c.some(([id]) => id === "running") ? c : false;
+    }, 60_000);
+    assert.deepEqual(fails(opened), [], "nothing fails before the first Up");
+    assert.equal(byId(opened).running.status, "skip", "not up yet");
+    assert.equal(byId(opened).env.status, "ok");
+
+    // Before the first Up the Overview shows the checklist too.
+    await click("#nav-overview");
+    const card = await until("the checklist on the Overview", async () => {
+      const c = await checklist("#first-checks");
+      return c.length ? c : false;
+    }, 30_000);
+    assert.deepEqual(fails(card), [], "green on the Overview");
+    // Back to Checks through the palette.
+    await app.keys("\uE009", "k");
+    await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+    await type("#palette input", "run checks");
+    await app.keys("\uE007");
+    await until("the Checks view", async () => js(`return !!document.getElementById("checks-page")`));
+
+    await idle("#checks-page");
+    await click("#btn-up");
+    await until("web green", async () => {
+      const e = await js(`return document.querySelector(".banner.error")?.textContent ?? null`);
+      if (e) throw new Error(`the window says: ${e}`);
+      const s = await statuses();
+      return Object.keys(s).length === 1 && s.web === "good" ? s : false;
+    }, 120_000);
+    await until("Up finished", async () => !(await js(`return !!document.getElementById("btn-cancel")`)), 60_000);
+    await idle("#checks-page");
+    await click("#checks-page .run-checks");
+    const running = await until("running ok", async () => {
+      if (await js(`return document.querySelector("#checks-page .run-checks").disabled`)) return false;
+      const c = await checklist("#checks-page");
+      return byId(c).running?.status === "ok" ? c : false;
+    }, 60_000);
+    assert.deepEqual(fails(running), [], "nothing fails once up");
+    assert.equal(await js(`return document.querySelectorAll("#checks-page .diagnosis").length`), 0, "nothing diagnosed");
+    const problems = await axeProblems();
+    assert.deepEqual(problems, [], `the Checks view: ${problems.join("\n")}`);
+    await js(`document.activeElement?.blur()`);
+    await shot("checks");
+    console.log(`Checks: from a folder without .env to running and checked in ${Date.now() - started} ms`);
   } finally {
     spawnSync("docker", ["compose", "-p", name, "--project-directory", dir, "down", "-v", "-t", "1"], { stdio: "ignore" });
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);

@@ -5,6 +5,7 @@ import type {
   Action, ActionOutcome, ApiError, DiscoveredProject, Drift, MachineItem, InspectView, LogCounts, LogWindow, ModelUpdate, NodePosition,
   OpenedStack, OpenedTerminal, PortsView, RecentStackView, RemapView, RowOptions, SavedLayout, ServiceUsage, StatsSample, StatusView, TerminalEvent, UiPrefs,
   WrittenOverride, TlsView, TlsStep, TlsIssueView, StoreView, TrustView, SnapshotView, SnapshotProgress, RestoreView, ResetView,
+  DoctorView, FixOutcome,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -119,3 +120,10 @@ export const stackReset = (session: number, rebuild: boolean, onProgress: (p: Sn
 export const snapshotDelete = (session: number, id: string) => invoke<void>("snapshot_delete", { session, id });
 export const snapshotLabel = (session: number, id: string, label: string | null) =>
   invoke<SnapshotView>("snapshot_label", { session, id, label });
+
+// The Checks view: the doctor's checklist and diagnoses, and its fixes. The `Path` pair is for a
+// folder whose files did not load (Rust accepts only a folder `openStack` failed on).
+export const doctorReport = (session: number) => invoke<DoctorView>("doctor_report", { session });
+export const doctorFix = (session: number, id: string) => invoke<FixOutcome>("doctor_fix", { session, id });
+export const doctorReportPath = (path: string) => invoke<DoctorView>("doctor_report_path", { path });
+export const doctorFixPath = (path: string, id: string) => invoke<FixOutcome>("doctor_fix_path", { path, id });

@@ -506,6 +506,8 @@ export type ProbeView = { from: string, to: string, host: string, port: number, 
 
 export type ProbeResult = "ok" | "refused" | "timeout" | "nxdomain";
 
+export type FixOutcome = { message: string, report: DoctorView, };
+
 export type TerminalEvent = { "kind": "output", data: string, } | { "kind": "exit", code: number | null, };
 
 export type OpenedTerminal = { id: number, info: TerminalInfo, };

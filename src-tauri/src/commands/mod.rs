@@ -1,6 +1,7 @@
 //! The window's commands, by topic. Each is a few lines: find the session, call the facade,
 //! return view-ready data or `{code, message, detail}`.
 
+pub mod checks;
 pub mod diagram;
 pub mod logs;
 pub mod ports;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{Manager, State};
 
+use super::checks::Unopened;
 use super::{now, store_error};
 use crate::sessions::{AppSessions, Streams};
 
@@ -44,16 +45,21 @@ pub struct OpenedStack {
 }
 
 /// Opens a stack (or returns the session it already has), starts reloading it when its files
-/// change, and remembers it for the sidebar.
+/// change, and remembers it for the sidebar. A folder that does not load is noted: its checks
+/// (`checks::doctor_report_path`) say why and may fix it.
 #[tauri::command(async)]
-#[tracing::instrument(skip(store, sessions), err(Debug))]
+#[tracing::instrument(skip(store, sessions, unopened), err(Debug))]
 pub async fn open_stack(
     dir: String,
     store: State<'_, Store>,
     sessions: State<'_, AppSessions>,
+    unopened: State<'_, Unopened>,
 ) -> Result<OpenedStack, ApiError> {
     let req = request(&dir);
-    let (session, stack) = sessions.open(&req, || berth_api::OpenStack::open(&req, env()))?;
+    let (session, stack) = sessions
+        .open(&req, || berth_api::OpenStack::open(&req, env()))
+        .inspect_err(|_| unopened.failed(&dir))?;
+    unopened.opened(&dir);
     stack.watch_files()?;
     let (mut view, diagram) = stack.views();
     // Said before anything runs: two open stacks that want the same host ports.
