@@ -248,25 +248,9 @@ impl<C: Connector> OpenStack<C> {
             ),
             env_check(&project.working_dir, !self.request().env_files.is_empty()),
         ];
-        checks.push(match ComposeCli::detect() {
-            Ok(cli) => check(
-                "compose",
-                CheckStatus::Ok,
-                "Docker Compose available",
-                match &cli.flavor {
-                    ComposeFlavor::V2 { version, .. } => format!("Compose v2 {version}"),
-                    ComposeFlavor::V1 { version, .. } => {
-                        format!("Compose v1 {version} (v2 is the reference; v1 works)")
-                    }
-                },
-            ),
-            Err(e) => check(
-                "compose",
-                CheckStatus::Fail,
-                "Docker Compose available",
-                e.to_string(),
-            ),
-        });
+        // Asking compose its version starts two processes (~50 ms): it runs beside the
+        // engine's checks instead of before them, and takes its place in the list after.
+        let compose = tokio::task::spawn_blocking(ComposeCli::detect);
         let engine = match self.engine().await {
             Ok(engine) => {
                 let info = engine.info().await.ok();
@@ -299,6 +283,7 @@ impl<C: Connector> OpenStack<C> {
             }
         };
         let Some(engine) = engine else {
+            checks.insert(2, compose_check(compose).await);
             return DoctorView {
                 project: project.name.clone(),
                 checks,
@@ -397,6 +382,7 @@ impl<C: Connector> OpenStack<C> {
             }
             None => {}
         }
+        checks.insert(2, compose_check(compose).await);
         DoctorView {
             project: project.name.clone(),
             checks,
@@ -695,6 +681,36 @@ impl<C: Connector> OpenStack<C> {
                 "no fix {id:?} (`berth doctor` lists the fixes it offers)"
             ))),
         }
+    }
+}
+
+async fn compose_check(
+    task: tokio::task::JoinHandle<Result<ComposeCli, berth_engine::EngineError>>,
+) -> CheckView {
+    let detected = match task.await {
+        Ok(r) => r,
+        Err(e) => Err(berth_engine::EngineError::Wait {
+            message: e.to_string(),
+        }),
+    };
+    match detected {
+        Ok(cli) => check(
+            "compose",
+            CheckStatus::Ok,
+            "Docker Compose available",
+            match &cli.flavor {
+                ComposeFlavor::V2 { version, .. } => format!("Compose v2 {version}"),
+                ComposeFlavor::V1 { version, .. } => {
+                    format!("Compose v1 {version} (v2 is the reference; v1 works)")
+                }
+            },
+        ),
+        Err(e) => check(
+            "compose",
+            CheckStatus::Fail,
+            "Docker Compose available",
+            e.to_string(),
+        ),
     }
 }
 

@@ -238,64 +238,80 @@ pub(crate) async fn run<E: Engine>(
     containers: &[ContainerInfo],
     targets: &[Target],
 ) -> (Vec<ProbeView>, Vec<String>) {
-    let mut tools: HashMap<String, Option<(String, Tool)>> = HashMap::new();
-    let mut probes = Vec::new();
-    let mut unprobed = Vec::new();
+    use futures_util::future::join_all;
+    // Each consumer's tool, asked of all consumers at once: every exec waits on the engine,
+    // not on this machine, so they overlap.
+    let mut consumers: Vec<&str> = Vec::new();
     for t in targets {
-        if !tools.contains_key(&t.from) {
-            let c = containers.iter().find(|c| {
-                c.service.as_deref() == Some(t.from.as_str()) && c.state == RunState::Running
-            });
-            let found = match c {
-                Some(c) => tool_of(engine, &c.id)
-                    .await
-                    .map(|tool| (c.id.clone(), tool)),
-                None => None,
-            };
-            if found.is_none() {
-                unprobed.push(match c {
-                    Some(_) => {
-                        format!("{} has no tool to probe with (bash, python3, wget)", t.from)
-                    }
-                    None => format!("{} is not running", t.from),
-                });
-            }
-            tools.insert(t.from.clone(), found);
+        if !consumers.contains(&t.from.as_str()) {
+            consumers.push(&t.from);
         }
-        let Some(Some((id, tool))) = tools.get(&t.from) else {
-            continue;
-        };
-        let port = t.port.to_string();
-        let url = format!("http://{}:{port}/", t.host);
-        let cmd: Vec<&str> = match tool {
-            Tool::Bash => vec![
-                "bash",
-                "-c",
-                "exec 3<>\"/dev/tcp/$1/$2\"",
-                "probe",
-                &t.host,
-                &port,
-            ],
-            Tool::Python => vec!["python3", "-c", PY_PROBE, &t.host, &port],
-            Tool::Wget => vec!["wget", "-q", "-O", "/dev/null", "-T", "3", &url],
-        };
-        let started = Instant::now();
-        let result = match tokio::time::timeout(PROBE_TIMEOUT, capture(engine, id, &cmd, &[])).await
-        {
-            Ok(Ok(ran)) => classify(*tool, ran.exit, &ran.stdout, &ran.stderr),
-            Ok(Err(_)) => continue,
-            Err(_) => ProbeResult::Timeout,
-        };
-        probes.push(ProbeView {
-            from: t.from.clone(),
-            to: t.to.clone(),
-            host: t.host.clone(),
-            port: t.port,
-            result,
-            ms: Some(started.elapsed().as_secs_f64() * 1000.0),
-        });
     }
-    (probes, unprobed)
+    let found = join_all(consumers.iter().map(|from| async move {
+        let c = containers
+            .iter()
+            .find(|c| c.service.as_deref() == Some(*from) && c.state == RunState::Running);
+        let tool = match c {
+            Some(c) => tool_of(engine, &c.id).await.map(|t| (c.id.clone(), t)),
+            None => None,
+        };
+        (*from, c.is_some(), tool)
+    }))
+    .await;
+    let mut tools: HashMap<&str, (String, Tool)> = HashMap::new();
+    let mut unprobed = Vec::new();
+    for (from, running, tool) in found {
+        match tool {
+            Some(t) => {
+                tools.insert(from, t);
+            }
+            None if running => unprobed.push(format!(
+                "{from} has no tool to probe with (bash, python3, wget)"
+            )),
+            None => unprobed.push(format!("{from} is not running")),
+        }
+    }
+    let probes = join_all(targets.iter().map(|t| {
+        let tool = tools.get(t.from.as_str()).cloned();
+        async move {
+            let (id, tool) = tool?;
+            probe(engine, &id, tool, t).await
+        }
+    }))
+    .await;
+    (probes.into_iter().flatten().collect(), unprobed)
+}
+
+/// One connection attempt from container `id` to the target, timed.
+async fn probe<E: Engine>(engine: &E, id: &str, tool: Tool, t: &Target) -> Option<ProbeView> {
+    let port = t.port.to_string();
+    let url = format!("http://{}:{port}/", t.host);
+    let cmd: Vec<&str> = match tool {
+        Tool::Bash => vec![
+            "bash",
+            "-c",
+            "exec 3<>\"/dev/tcp/$1/$2\"",
+            "probe",
+            &t.host,
+            &port,
+        ],
+        Tool::Python => vec!["python3", "-c", PY_PROBE, &t.host, &port],
+        Tool::Wget => vec!["wget", "-q", "-O", "/dev/null", "-T", "3", &url],
+    };
+    let started = Instant::now();
+    let result = match tokio::time::timeout(PROBE_TIMEOUT, capture(engine, id, &cmd, &[])).await {
+        Ok(Ok(ran)) => classify(tool, ran.exit, &ran.stdout, &ran.stderr),
+        Ok(Err(_)) => return None,
+        Err(_) => ProbeResult::Timeout,
+    };
+    Some(ProbeView {
+        from: t.from.clone(),
+        to: t.to.clone(),
+        host: t.host.clone(),
+        port: t.port,
+        result,
+        ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+    })
 }
 
 #[cfg(test)]
