@@ -164,16 +164,93 @@ fn mounts_override_of(env: &HashMap<String, String>, project: &Project) -> Optio
     kept_as(dir.join("mounts.override.yaml"), &text)
 }
 
-/// Loads the stack with Berth's overrides as the last files: the port remaps, then the mounts.
+/// A wait Berth added: `service` starts only once `dependency` is healthy (the fix for a
+/// service that connects before its dependency is ready).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitEntry {
+    pub service: String,
+    pub dependency: String,
+}
+
+fn waits_file(env: &HashMap<String, String>, project: &Project) -> PathBuf {
+    stack_dir(&data_dir(env), &project.name, &project.working_dir).join("waits.json")
+}
+
+/// Adds (or keeps) a wait in Berth's override of the stack; the next load uses it.
+pub(crate) fn add_wait(
+    env: &HashMap<String, String>,
+    project: &Project,
+    entry: WaitEntry,
+) -> Result<(), ApiError> {
+    let path = waits_file(env, project);
+    let mut list: Vec<WaitEntry> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if !list.contains(&entry) {
+        list.push(entry);
+    }
+    write_atomic(
+        &path,
+        &serde_json::to_string_pretty(&list).unwrap_or_default(),
+    )
+    .map_err(|e| ApiError::internal(format!("cannot write Berth's wait list: {e}")))
+}
+
+/// The override making each listed service wait for its dependency's health check, from a
+/// folder nobody else can write (like the others).
+fn waits_override_of(env: &HashMap<String, String>, project: &Project) -> Option<PathBuf> {
+    let list_path = waits_file(env, project);
+    let dir = list_path.parent()?;
+    if !crate::data::private_to_me(dir) {
+        return None;
+    }
+    let list: Vec<WaitEntry> =
+        serde_json::from_str(&std::fs::read_to_string(&list_path).ok()?).ok()?;
+    let mut by_service: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for w in &list {
+        if project.services.contains_key(&w.service) && project.services.contains_key(&w.dependency)
+        {
+            by_service
+                .entry(w.service.as_str())
+                .or_default()
+                .push(w.dependency.as_str());
+        }
+    }
+    if by_service.is_empty() {
+        return None;
+    }
+    let q = |t: &str| serde_json::to_string(t).unwrap_or_default();
+    let mut text = String::from(
+        "# Written by Berth: services that wait for a dependency's health check.\nservices:\n",
+    );
+    for (svc, deps) in by_service {
+        text.push_str(&format!("  {}:\n    depends_on:\n", q(svc)));
+        for d in deps {
+            text.push_str(&format!(
+                "      {}:\n        condition: service_healthy\n",
+                q(d)
+            ));
+        }
+    }
+    kept_as(dir.join("waits.override.yaml"), &text)
+}
+
+/// Loads the stack with Berth's overrides as the last files: the port remaps, the mounts, then
+/// the waits.
 pub(crate) fn load_with_override(
     req: &StackRequest,
     env: &HashMap<String, String>,
 ) -> Result<Project, LoadError> {
     let plain = load(&req.load_options(env.clone()))?;
-    let extra: Vec<PathBuf> = [override_of(env, &plain), mounts_override_of(env, &plain)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let extra: Vec<PathBuf> = [
+        override_of(env, &plain),
+        mounts_override_of(env, &plain),
+        waits_override_of(env, &plain),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if extra.is_empty() {
         return Ok(plain);
     }

@@ -638,6 +638,31 @@ impl<C: Connector> OpenStack<C> {
             self.act(crate::Action::Restart, &services, |_| {}).await?;
             return Ok(format!("restarted {service}\n"));
         }
+        if let Some(pair) = id.strip_prefix("wait-healthy:") {
+            let Some((service, dependency)) = pair.split_once(':') else {
+                return Err(ApiError::invalid_input(format!("no fix {id:?}")));
+            };
+            self.check_services(&[service.to_owned(), dependency.to_owned()])?;
+            crate::remap::add_wait(
+                &self.env,
+                &self.loaded().project,
+                crate::remap::WaitEntry {
+                    service: service.to_owned(),
+                    dependency: dependency.to_owned(),
+                },
+            )?;
+            self.reload_now()?;
+            // Up of that service alone: compose waits for the dependency's health, then starts it.
+            self.up(
+                &[service.to_owned()],
+                |_| {},
+                crate::session::DEFAULT_UP_TIMEOUT,
+            )
+            .await?;
+            return Ok(format!(
+                "{service} now waits for {dependency} to be healthy (Berth's override), and runs\n"
+            ));
+        }
         if let Some(spec) = id.strip_prefix("remap:") {
             // `remap:SERVICE:HOST_PORT=NEW`, as the ports check offered it.
             let parsed = spec.split_once(':').and_then(|(svc, rest)| {

@@ -199,7 +199,9 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
             out.push(Diagnosis {
                 id: format!("disk-full:{s}"),
                 service: Some(s.clone()),
-                sentence: "the disk Docker writes to is full: free space (`docker system df` shows what images, containers and volumes take)".into(),
+                sentence: format!(
+                    "{s} ran out of space: a file system it writes to is full (its lines name the file). Free space there; for Docker's own disk, `docker system df` shows what images, containers and volumes take, and the disk check above how much is left"
+                ),
                 evidence: log_evidence(&hit),
                 fix: None,
             });
@@ -273,7 +275,10 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
                         v.push(ev(EvidenceKind::Config, format!("{} ({})", e.detail, e.evidence)));
                         v
                     },
-                    fix: None,
+                    fix: Some(FixView::new(
+                        &format!("wait-healthy:{s}:{}", e.to),
+                        &format!("Make {s} wait for {} to be healthy", e.to),
+                    )),
                 });
             }
         }

@@ -242,7 +242,7 @@ impl<C: Connector> OpenStack<C> {
         rx
     }
 
-    fn check_services(&self, services: &[String]) -> Result<(), ApiError> {
+    pub(crate) fn check_services(&self, services: &[String]) -> Result<(), ApiError> {
         crate::action::check_names(services)?;
         let loaded = self.loaded();
         let project = &loaded.project;

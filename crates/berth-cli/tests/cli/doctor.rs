@@ -304,10 +304,11 @@ fn a_database_initialised_with_another_password_is_found_and_fixed_by_a_reset() 
 }
 
 #[test]
-fn a_foreign_architecture_a_dependency_not_ready_and_a_bind_mount_permission_are_diagnosed() {
+fn a_foreign_architecture_a_dependency_not_ready_a_bind_mount_permission_and_a_full_disk_are_diagnosed(
+) {
     let _g = berth_testkit::shared();
     let s = Stack::copy("more", "berthdoc-more");
-    let o = s.compose(&["up", "-d", "slowdb", "waiter", "writer"]);
+    let o = s.compose(&["up", "-d", "slowdb", "waiter", "writer", "filler"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // On its own: compose stops starting the rest once one container fails to start.
     let _ = s.compose(&["up", "-d", "--build", "--no-deps", "arch"]);
@@ -315,7 +316,15 @@ fn a_foreign_architecture_a_dependency_not_ready_and_a_bind_mount_permission_are
         diagnosis(v, "exec-format:arch").is_some()
             && diagnosis(v, "not-ready:waiter:slowdb").is_some()
             && diagnosis(v, "bind-permission:writer").is_some()
+            && diagnosis(v, "disk-full:filler").is_some()
     });
+    let full = diagnosis(&v, "disk-full:filler").expect("filler");
+    assert!(
+        full["evidence"]
+            .to_string()
+            .contains("No space left on device"),
+        "the kernel's refusal is the evidence: {full}"
+    );
     let arch = diagnosis(&v, "exec-format:arch").expect("arch");
     assert!(
         arch["evidence"].to_string().contains("exec format error"),
@@ -331,6 +340,19 @@ fn a_foreign_architecture_a_dependency_not_ready_and_a_bind_mount_permission_are
                 .as_str()
                 .is_some_and(|t| t.contains("service_healthy")),
         "the refusal and the missing condition: {waiter}"
+    );
+    assert_eq!(waiter["fix"]["id"], "wait-healthy:waiter:slowdb");
+    let o = s.berth(&["doctor", ".", "--fix", "wait-healthy:waiter:slowdb"]);
+    assert!(o.status.success(), "the fix: {}", stderr(&o));
+    let v = s.doctor_until("the waiter running", |v| {
+        diagnosis(v, "not-ready:waiter:slowdb").is_none()
+    });
+    assert!(
+        !check(&v, "running")["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiter"),
+        "the waiter runs once it waits for the health check: {v:#}"
     );
     let writer = diagnosis(&v, "bind-permission:writer").expect("writer");
     assert!(
