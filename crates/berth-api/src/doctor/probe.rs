@@ -15,6 +15,9 @@ use berth_engine::Engine;
 use super::{ProbeResult, ProbeView};
 use crate::snapshot::stream::capture;
 
+/// Probes in flight at once.
+const PROBES_AT_ONCE: usize = 3;
+
 /// How long one probe may take before it counts as a timeout.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -271,13 +274,18 @@ pub(crate) async fn run<E: Engine>(
             None => unprobed.push(format!("{from} is not running")),
         }
     }
-    let probes = join_all(targets.iter().map(|t| {
+    // A few at a time: the engine serialises much of an exec's setup, so more at once only
+    // makes each one slower (8 at once took 130 ms each here, 3 at once about 50 ms).
+    use futures_util::StreamExt;
+    let probes: Vec<Option<ProbeView>> = futures_util::stream::iter(targets.iter().map(|t| {
         let tool = tools.get(t.from.as_str()).cloned();
         async move {
             let (id, tool) = tool?;
             probe(engine, &id, tool, t).await
         }
     }))
+    .buffered(PROBES_AT_ONCE)
+    .collect()
     .await;
     (probes.into_iter().flatten().collect(), unprobed)
 }
