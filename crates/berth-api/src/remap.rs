@@ -111,18 +111,32 @@ pub(crate) fn add_mount(
     project: &Project,
     entry: MountEntry,
 ) -> Result<(), ApiError> {
-    let path = mounts_file(env, project);
-    let mut list: Vec<MountEntry> = std::fs::read_to_string(&path)
+    update_list(
+        &mounts_file(env, project),
+        "mount",
+        |list: &mut Vec<MountEntry>| {
+            list.retain(|m| !(m.service == entry.service && m.target == entry.target));
+            list.push(entry);
+        },
+    )
+}
+
+/// Changes one of Berth's JSON lists in the stack's data folder, atomically.
+fn update_list<T: Serialize + serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    what: &str,
+    change: impl FnOnce(&mut Vec<T>),
+) -> Result<(), ApiError> {
+    let mut list: Vec<T> = std::fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
-    list.retain(|m| !(m.service == entry.service && m.target == entry.target));
-    list.push(entry);
+    change(&mut list);
     write_atomic(
-        &path,
+        path,
         &serde_json::to_string_pretty(&list).unwrap_or_default(),
     )
-    .map_err(|e| ApiError::internal(format!("cannot write Berth's mount list: {e}")))
+    .map_err(|e| ApiError::internal(format!("cannot write Berth's {what} list: {e}")))
 }
 
 /// The override adding Berth's mounts, written beside the list when there is one. Like the
@@ -182,19 +196,15 @@ pub(crate) fn add_wait(
     project: &Project,
     entry: WaitEntry,
 ) -> Result<(), ApiError> {
-    let path = waits_file(env, project);
-    let mut list: Vec<WaitEntry> = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    if !list.contains(&entry) {
-        list.push(entry);
-    }
-    write_atomic(
-        &path,
-        &serde_json::to_string_pretty(&list).unwrap_or_default(),
+    update_list(
+        &waits_file(env, project),
+        "wait",
+        |list: &mut Vec<WaitEntry>| {
+            if !list.contains(&entry) {
+                list.push(entry);
+            }
+        },
     )
-    .map_err(|e| ApiError::internal(format!("cannot write Berth's wait list: {e}")))
 }
 
 /// The override making each listed service wait for its dependency's health check, from a

@@ -767,34 +767,19 @@ impl Engine for DockerEngine {
 
     async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
         use bollard::query_parameters::RemoveContainerOptionsBuilder;
-        match self
-            .docker
-            .remove_container(
-                id,
-                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-            )
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+        let opts = RemoveContainerOptionsBuilder::new().force(true).build();
+        self.found(self.docker.remove_container(id, Some(opts)).await)
+            .map(|_| ())
     }
 
     async fn volume(&self, name: &str) -> Result<Option<VolumeInfo>, EngineError> {
-        match self.docker.inspect_volume(name).await {
-            Ok(v) => Ok(Some(VolumeInfo {
+        Ok(self
+            .found(self.docker.inspect_volume(name).await)?
+            .map(|v| VolumeInfo {
                 name: v.name,
                 driver: v.driver,
                 labels: v.labels.into_iter().collect(),
-            })),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+            }))
     }
 
     async fn create_volume(&self, volume: &VolumeInfo) -> Result<(), EngineError> {
@@ -812,17 +797,9 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
-        match self
-            .docker
-            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+        let none = None::<bollard::query_parameters::RemoveVolumeOptions>;
+        self.found(self.docker.remove_volume(name, none).await)
+            .map(|_| ())
     }
 
     async fn containers_labelled(&self, label: &str) -> Result<Vec<String>, EngineError> {
@@ -856,6 +833,17 @@ impl Engine for DockerEngine {
 type ExecInput = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
 
 impl DockerEngine {
+    /// An answer where "no such object" (404) is `None`, not an error.
+    fn found<T>(&self, r: Result<T, bollard::errors::Error>) -> Result<Option<T>, EngineError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(map_err(self.host(), e)),
+        }
+    }
+
     /// Creates an exec instance and starts it attached: its id, what it prints (stdout and
     /// stderr apart unless it has a terminal), and its input.
     async fn start_attached(

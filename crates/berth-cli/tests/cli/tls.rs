@@ -203,7 +203,15 @@ fn make_https_trusted_issues_places_and_proves_then_real_browsers_trust_it_until
     // Up now works, and the status proves what nginx serves with a handshake.
     let up = b(&["up"]);
     assert!(up.status.success(), "up: {}{}", stdout(&up), stderr(&up));
-    let v = json_of(&b(&["tls", "status", "--json"]));
+    // nginx has no health check here: under load it may take a moment after `up` to answer.
+    let mut v = json_of(&b(&["tls", "status", "--json"]));
+    for _ in 0..40 {
+        if endpoint(&v)["verified"] == true {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        v = json_of(&b(&["tls", "status", "--json"]));
+    }
     let e = endpoint(&v);
     assert_eq!(
         e["verified"], true,
