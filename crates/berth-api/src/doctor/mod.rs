@@ -235,8 +235,9 @@ impl<C: Connector> OpenStack<C> {
                 CheckStatus::Ok,
                 "compose files valid",
                 format!(
-                    "{} services from {}",
+                    "{} service{} from {}",
                     project.services.len(),
+                    if project.services.len() == 1 { "" } else { "s" },
                     project
                         .files
                         .iter()
