@@ -8,6 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -984,6 +985,85 @@ test("Checks: a stack that does not load for want of its .env shows its checklis
     await js(`document.activeElement?.blur()`);
     await shot("checks");
     console.log(`Checks: from a folder without .env to running and checked in ${Date.now() - started} ms`);
+  } finally {
+    spawnSync("docker", ["compose", "-p", name, "--project-directory", dir, "down", "-v", "-t", "1"], { stdio: "ignore" });
+    await click(`#recent-stacks li[data-path="${stackDir}"] button`);
+    await until("back on the demo", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
+    await click("#nav-overview");
+    if (await js(`return !!document.querySelector('#recent-stacks li[data-path="${dir}"] button.remove')`)) await click(`#recent-stacks li[data-path="${dir}"] button.remove`);
+  }
+});
+
+// A free TCP port on loopback, for a fixture's published port.
+const freePort = () => new Promise((resolve, reject) => {
+  const srv = net.createServer();
+  srv.on("error", reject);
+  srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+test("Probes: each connection's probe colours its edge on the diagram, ok up, no such host once its target stopped", async () => {
+  const name = `berthprobes${process.pid}`;
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "berth-e2e-probes-")), name);
+  fs.cpSync(path.join(REPO, "tests/fixtures/doctor/stale"), dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, ".env"), `STALE_PORT=${await freePort()}\n`);
+  const edge = 'g.edge[data-edge="svc:web>svc:app"]';
+  const pill = 'g.badges[data-edge="svc:web>svc:app"] g.badge.probe';
+  const probeOnEdge = () => js(`const e = document.querySelector(arguments[0]), p = document.querySelector(arguments[1]);
+    return { edge: e?.dataset.probe ?? null, cls: e?.getAttribute("class") ?? "", pill: p?.querySelector("text")?.textContent ?? null,
+      pillCls: p?.getAttribute("class") ?? "", title: p?.querySelector("title")?.textContent ?? null }`, edge, pill);
+  const idle = () => until("the checks done", async () => js(`const b = document.querySelector("#checks-page .run-checks"); return !!b && !b.disabled`), 60_000);
+  // Checks from the palette, then back on the Overview.
+  async function runChecks() {
+    await app.keys("\uE009", "k");
+    await until("the palette", async () => js(`return document.activeElement?.closest("#palette") != null`));
+    await type("#palette input", "run checks");
+    await app.keys("\uE007");
+    await until("the Checks view", async () => js(`return !!document.getElementById("checks-page")`));
+    await idle();
+    await click("#nav-overview");
+    await until("the diagram", async () => js(`return !!document.querySelector(arguments[0])`, edge), 30_000);
+  }
+  try {
+    await click("#nav-overview");
+    await type("#stack-path", dir);
+    await click("form button[type=submit]");
+    await until("the stack open", async () =>
+      (await js(`return document.querySelector(".stack-name")?.dataset.project`)) === name && (await js(`return document.querySelectorAll("g.service").length`)) === 2, 60_000);
+    assert.equal((await probeOnEdge()).edge, null, "no probe before Up");
+    await click("#btn-up");
+    await until("web and app green", async () => {
+      const e = await js(`return document.querySelector(".banner.error")?.textContent ?? null`);
+      if (e) throw new Error(`the window says: ${e}`);
+      const s = await statuses();
+      return s.web === "good" && s.app === "good" ? s : false;
+    }, 120_000);
+    await until("Up finished", async () => !(await js(`return !!document.getElementById("btn-cancel")`)), 60_000);
+    const x0 = await js(`return document.querySelector('g.service[data-service="app"]').dataset.x`);
+    await runChecks();
+    const ok = await until("web → app ok", async () => { const p = await probeOnEdge(); return p.edge === "ok" ? p : false; }, 60_000);
+    assert.match(ok.cls, /probe-good/);
+    assert.match(ok.pillCls, /\bgood\b/);
+    assert.match(ok.pill, /reachable/);
+    assert.match(ok.title, /^web → app:8000 ok \(\d+ ms\)/);
+
+    execFileSync("docker", ["compose", "-p", name, "--project-directory", dir, "stop", "-t", "1", "app"], { stdio: "ignore" });
+    await until("app stopped", async () => (await statuses()).app !== "good", 30_000);
+    let bad = null;
+    for (let i = 0; i < 3 && !bad; i++) {
+      await runChecks();
+      bad = await until("web → app no such host", async () => { const p = await probeOnEdge(); return p.edge === "nxdomain" ? p : false; }, 10_000).catch(() => null);
+    }
+    assert.ok(bad, `the edge shows the failed probe: ${JSON.stringify(await probeOnEdge())}`);
+    assert.match(bad.cls, /probe-bad/);
+    assert.match(bad.pillCls, /\bbad\b/);
+    assert.equal(bad.pill, "✕ no such host");
+    assert.match(bad.title, /^web → app:8000 no such host/);
+    assert.equal(await js(`return document.querySelector('g.service[data-service="app"]').dataset.x`), x0, "no relayout");
+    const marks = await js(`return [...document.querySelectorAll("g.service .diagnosis-mark")].map(m => [m.closest("g.service").dataset.service, m.textContent])`);
+    console.log(`diagnosis badges: ${JSON.stringify(marks)}`);
+    for (const [, text] of marks) assert.match(text, /⚠ \d/);
+    await js(`document.activeElement?.blur()`);
+    await shot("probes");
   } finally {
     spawnSync("docker", ["compose", "-p", name, "--project-directory", dir, "down", "-v", "-t", "1"], { stdio: "ignore" });
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);

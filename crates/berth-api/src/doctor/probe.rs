@@ -277,16 +277,22 @@ pub(crate) async fn run<E: Engine>(
     // A few at a time: the engine serialises much of an exec's setup, so more at once only
     // makes each one slower (8 at once took 130 ms each here, 3 at once about 50 ms).
     use futures_util::StreamExt;
-    let probes: Vec<Option<ProbeView>> = futures_util::stream::iter(targets.iter().map(|t| {
-        let tool = tools.get(t.from.as_str()).cloned();
-        async move {
-            let (id, tool) = tool?;
-            probe(engine, &id, tool, t).await
-        }
-    }))
-    .buffered(PROBES_AT_ONCE)
-    .collect()
-    .await;
+    // Collected first: a stream over the mapping closure itself is not `Send` for every lifetime
+    // (rustc's higher-ranked closure limit), and a Tauri command's future must be.
+    let pending: Vec<_> = targets
+        .iter()
+        .map(|t| {
+            let tool = tools.get(t.from.as_str()).cloned();
+            async move {
+                let (id, tool) = tool?;
+                probe(engine, &id, tool, t).await
+            }
+        })
+        .collect();
+    let probes: Vec<Option<ProbeView>> = futures_util::stream::iter(pending)
+        .buffered(PROBES_AT_ONCE)
+        .collect()
+        .await;
     (probes.into_iter().flatten().collect(), unprobed)
 }
 
