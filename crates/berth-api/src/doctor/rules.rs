@@ -94,12 +94,13 @@ pub(crate) fn diagnose(facts: &[Facts], graph: &Graph) -> Vec<Diagnosis> {
                 id: format!("oom:{s}"),
                 service: Some(s.clone()),
                 sentence: format!(
-                    "{s} was killed for using more memory than its limit{} (exit 137, OOMKilled): raise `mem_limit`/`deploy.resources.limits.memory`, or find what grows",
+                    "{s} was killed for using more memory than its limit{} (exit 137{}): raise `mem_limit`/`deploy.resources.limits.memory`, or find what grows",
                     if f.memory_limit > 0 {
                         format!(" of {} MiB", f.memory_limit / (1024 * 1024))
                     } else {
                         String::new()
-                    }
+                    },
+                    if f.oom_killed { ", OOMKilled" } else { " under its memory limit" }
                 ),
                 evidence,
                 fix: None,
