@@ -28,10 +28,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// The bound of one archive upload, answered only once the engine extracted all of it.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 
-fn bytes_of(v: Vec<u8>) -> bytes::Bytes {
-    bytes::Bytes::from(v)
-}
-
 #[derive(Clone)]
 pub struct DockerEngine {
     docker: Docker,
@@ -472,31 +468,19 @@ impl Engine for DockerEngine {
     }
 
     async fn inspect_raw(&self, id: &str) -> Result<Option<serde_json::Value>, EngineError> {
-        match self
+        let r = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(r) => Ok(serde_json::to_value(r).ok()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+            .await;
+        Ok(self.found(r)?.and_then(|r| serde_json::to_value(r).ok()))
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>, EngineError> {
-        match self
+        let r = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(r) => Ok(Some(container_info(r))),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+            .await;
+        Ok(self.found(r)?.map(container_info))
     }
 
     fn events(&self, project: Option<&str>, since_unix: i64) -> BoxStream<EngineEvent> {
@@ -565,13 +549,9 @@ impl Engine for DockerEngine {
     }
 
     async fn image_id(&self, name: &str) -> Result<Option<String>, EngineError> {
-        match self.docker.inspect_image(name).await {
-            Ok(i) => Ok(i.id),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(None),
-            Err(e) => Err(map_err(self.host(), e)),
-        }
+        Ok(self
+            .found(self.docker.inspect_image(name).await)?
+            .and_then(|i| i.id))
     }
 
     async fn rootless(&self) -> Result<bool, EngineError> {
@@ -701,7 +681,7 @@ impl Engine for DockerEngine {
         use bollard::query_parameters::UploadToContainerOptionsBuilder;
         let opts = UploadToContainerOptionsBuilder::new().path(path).build();
         let body = tar.map(|r| {
-            r.map(bytes_of)
+            r.map(bytes::Bytes::from)
                 .map_err(|e| std::io::Error::other(e.to_string()))
         });
         // The engine answers once the whole archive is extracted: minutes for a large volume,

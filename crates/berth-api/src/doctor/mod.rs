@@ -7,7 +7,7 @@ mod rules;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use berth_engine::model::{LogRequest, RunState};
+use berth_engine::model::{ContainerInfo, LogRequest, RunState};
 use berth_engine::{ComposeCli, ComposeFlavor, Engine};
 use serde::Serialize;
 
@@ -368,14 +368,15 @@ impl<C: Connector> OpenStack<C> {
                         )
                     }
                 });
-                let facts = self.facts(&engine, st).await;
+                // One list of the containers for the diagnoses and the probes.
+                let containers = engine
+                    .project_containers(Some(&project.name))
+                    .await
+                    .unwrap_or_default();
+                let facts = self.facts(&engine, st, &containers).await;
                 diagnoses = rules::diagnose(&facts, &graph);
                 let targets = probe::targets(project, &graph);
                 if !targets.is_empty() {
-                    let containers = engine
-                        .project_containers(Some(&project.name))
-                        .await
-                        .unwrap_or_default();
                     let (found, unprobed) = probe::run(&engine, &containers, &targets).await;
                     checks.push(probes_check(&found, &unprobed));
                     probes = found;
@@ -534,12 +535,13 @@ impl<C: Connector> OpenStack<C> {
     }
 
     /// Facts of each service's first container: inspect fields, probe output, last lines.
-    async fn facts(&self, engine: &C::Engine, status: &crate::StatusView) -> Vec<rules::Facts> {
+    async fn facts(
+        &self,
+        engine: &C::Engine,
+        status: &crate::StatusView,
+        containers: &[ContainerInfo],
+    ) -> Vec<rules::Facts> {
         let loaded = self.loaded();
-        let containers = engine
-            .project_containers(Some(&loaded.project.name))
-            .await
-            .unwrap_or_default();
         let mut out = Vec::new();
         for s in &status.services {
             let Some(c) = containers

@@ -20,8 +20,8 @@ use crate::snapshot::dump::Server;
 use crate::snapshot::stream::{one_file_tar, snap_err, tar_counts, Sink};
 use crate::snapshot::volume::{self, Holder};
 use crate::snapshot::{
-    origin_str, refused, snapshots_root, stack_key, store_err, sweep, Origin, Refusal, ResetView,
-    RestoreView, SnapshotProgress, SnapshotView,
+    refused, snapshots_root, stack_key, store_err, sweep, Origin, Refusal, ResetView, RestoreView,
+    SnapshotProgress, SnapshotView,
 };
 use crate::Action;
 
@@ -33,8 +33,7 @@ struct Meter<'a> {
     on: &'a mut (dyn FnMut(SnapshotProgress) + Send),
     step: String,
     service: Option<String>,
-    total: Option<u64>,
-    start: Instant,
+    rate: berth_snapshot::Meter,
     last: Instant,
 }
 
@@ -50,8 +49,7 @@ impl<'a> Meter<'a> {
             on,
             step,
             service: service.map(str::to_owned),
-            total,
-            start: now,
+            rate: berth_snapshot::Meter::new(now, total),
             last: now,
         };
         m.report(0);
@@ -59,15 +57,16 @@ impl<'a> Meter<'a> {
     }
 
     fn report(&mut self, bytes: u64) {
-        let secs = self.start.elapsed().as_secs_f64();
+        let now = Instant::now();
+        let p = self.rate.at(bytes, now);
         (self.on)(SnapshotProgress {
             step: self.step.clone(),
             service: self.service.clone(),
-            bytes,
-            total: self.total,
-            rate: if secs > 0.0 { bytes as f64 / secs } else { 0.0 },
+            bytes: p.bytes,
+            total: p.total,
+            rate: p.rate_bytes_per_s,
         });
-        self.last = Instant::now();
+        self.last = now;
     }
 
     fn tick(&mut self, bytes: u64) {
@@ -178,7 +177,7 @@ impl<C: Connector> OpenStack<C> {
                 stack: stack.clone(),
                 project: project.name.clone(),
                 label,
-                origin: origin_str(origin).to_owned(),
+                origin: origin.as_str().to_owned(),
                 created: now,
                 engine: info.version.clone(),
             })
@@ -585,14 +584,7 @@ impl<C: Connector> OpenStack<C> {
                 }
             }
             meter.report(i.raw_bytes.max(0) as u64);
-            restored.push(
-                crate::snapshot::SnapshotView::of(&berth_store::Snapshot {
-                    items: vec![(*i).clone()],
-                    ..snap.clone()
-                })
-                .items
-                .remove(0),
-            );
+            restored.push(crate::snapshot::item_view(i));
         }
         Ok(RestoreView {
             id: id.to_owned(),
@@ -975,7 +967,7 @@ impl<C: Connector> OpenStack<C> {
                     .label
                     .clone()
                     .or_else(|| Some(format!("imported {}", theirs.id))),
-                origin: origin_str(Origin::Import).to_owned(),
+                origin: Origin::Import.as_str().to_owned(),
                 created: now,
                 engine: theirs.engine.clone(),
             })

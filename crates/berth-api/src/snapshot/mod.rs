@@ -81,7 +81,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Origin::Manual => "manual",
             Origin::Reset => "reset",
@@ -145,7 +145,7 @@ impl SnapshotView {
     }
 }
 
-fn item_view(i: &SnapshotItem) -> SnapshotItemView {
+pub(crate) fn item_view(i: &SnapshotItem) -> SnapshotItemView {
     let kind = berth_compose::snapshot_plan::DataKind::parse(&i.kind)
         .map(ItemKind::from)
         .unwrap_or(ItemKind::Volume);
@@ -286,10 +286,6 @@ pub fn rfc3339(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| unix.to_string())
-}
-
-pub(crate) fn origin_str(o: Origin) -> &'static str {
-    o.as_str()
 }
 
 #[cfg(test)]
