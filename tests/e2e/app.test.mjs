@@ -8,6 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +18,8 @@ import { Session, until } from "./webdriver.mjs";
 const APP = process.env.BERTH_APP;
 const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const SHOTS = path.join(REPO, "docs/screenshots");
+// ELK itself, from the UI's dependencies: the reference the drawn layout's crossings are held to.
+const ELK = createRequire(import.meta.url)(path.join(REPO, "ui/node_modules/elkjs/lib/elk.bundled.js"));
 
 let app;
 let stackDir;
@@ -179,11 +182,28 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
     return near(p, [x0 + mx, y0 + my]) ? p : false;
   });
   assert.equal(await js(`return document.querySelector("svg.diagram").dataset.layoutSource`), "saved", "the unchanged graph is drawn from the layout kept in SQLite");
+  // Every frame's place of redis from the click on, read in the window: Auto layout moves it
+  // back over several frames rather than in one jump.
+  await js(`window.__path = []; const t0 = performance.now();
+    const tick = () => { const g = document.querySelector('g.service[data-service="redis"]');
+      if (g) window.__path.push([Number(g.dataset.x), Number(g.dataset.y), document.querySelector("svg.diagram").dataset.moving]);
+      if (performance.now() - t0 < 4000) requestAnimationFrame(tick); };
+    requestAnimationFrame(tick); return true;`);
   await click("#btn-auto-layout");
   await until("back to the automatic layout", async () => {
     const p = await where();
     return near(p, [x0, y0]) ? p : false;
   });
+  await sleep(4200);
+  const path_ = await js(`return window.__path`);
+  const dist = ([x, y]) => Math.hypot(x - x0, y - y0);
+  const full = Math.hypot(mx, my);
+  const between = path_.filter((p) => dist(p) > 2 && dist(p) < full - 2);
+  assert.ok(between.length >= 3, `redis passed through places between where it was dragged and its layout place (${between.length} frames in between of ${path_.length}: ${JSON.stringify(path_.slice(0, 40))})`);
+  assert.ok(path_.some((p) => p[2] === "true"), "the diagram says it is moving while it moves");
+  const approach = path_.map(dist).filter((d, i, a) => i === 0 || d !== a[i - 1]);
+  assert.ok(approach.every((d, i) => i === 0 || d <= approach[i - 1] + 0.01), `it moves steadily towards its place, never back: ${approach.map((d) => d.toFixed(1)).join(" ")}`);
+  assert.equal(path_.at(-1)[2], "false", "and the move ends");
 });
 
 test("a stack whose compose file changed is laid out anew, not drawn from its old layout", async () => {
@@ -262,16 +282,40 @@ const LAYOUT_QUALITY = `
     if (t.right > box.right + 0.5) overflow++;
   }
   const outside = items.filter(({ r }) => r.left < view.left - 1 || r.top < view.top - 1 || r.right > view.right + 1 || r.bottom > view.bottom + 1).length;
-  const segs = [...document.querySelectorAll("g.edge > line:not(.hit)")].map(l => { const a = l.getBoundingClientRect(); return [+l.getAttribute("x1"), +l.getAttribute("y1"), +l.getAttribute("x2"), +l.getAttribute("y2")]; });
-  const cross = (p, q) => { const d = (a, b, c) => (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0]);
-    const [a, b, c, e] = [[p[0], p[1]], [p[2], p[3]], [q[0], q[1]], [q[2], q[3]]];
-    const shared = [a, b].some(x => [c, e].some(y => Math.hypot(x[0]-y[0], x[1]-y[1]) < 1)); if (shared) return false;
-    return d(a, b, c) * d(a, b, e) < 0 && d(c, e, a) * d(c, e, b) < 0; };
-  let crossings = 0;
-  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++) if (cross(segs[i], segs[j])) crossings++;
-  return { items: items.length, overlaps, overflow, outside, crossings };`;
+  // Each drawn edge as a polyline (one straight segment), and the graph it draws: every box with
+  // its size and every edge by its ends, for ELK's own layout of the same graph.
+  const drawn = [...document.querySelectorAll("g.edge > line:not(.hit)")].map(l => [[+l.getAttribute("x1"), +l.getAttribute("y1")], [+l.getAttribute("x2"), +l.getAttribute("y2")]]);
+  const nodes = [...document.querySelectorAll("[data-box]")].map(g => { const r = g.querySelector("rect"); return { id: g.dataset.box, width: +r.getAttribute("width"), height: +r.getAttribute("height") }; });
+  const edges = [...document.querySelectorAll("g.edge")].map(g => g.dataset.edge.split(">"));
+  return { items: items.length, overlaps, overflow, outside, drawn, nodes, edges };`;
 
-test("layout quality on every seed stack: no overlaps, nothing overflows or leaves the view; crossings measured", async () => {
+// Crossings between polylines: two segments of different edges that properly cross (ends that
+// meet at a shared box are not a crossing; a segment along another is not either).
+function crossings(polylines) {
+  const d = (a, b, c) => (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+  const cross = ([a, b], [c, e]) => {
+    if ([a, b].some((x) => [c, e].some((y) => Math.hypot(x[0] - y[0], x[1] - y[1]) < 1))) return false;
+    return d(a, b, c) * d(a, b, e) < 0 && d(c, e, a) * d(c, e, b) < 0;
+  };
+  const segs = polylines.flatMap((pts, edge) => pts.slice(1).map((p, i) => ({ edge, s: [pts[i], p] })));
+  let n = 0;
+  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++) if (segs[i].edge !== segs[j].edge && cross(segs[i].s, segs[j].s)) n++;
+  return n;
+}
+
+// ELK's own layered layout of the same boxes and edges (no tiers, its own edge routing): the
+// crossings a plain ELK drawing of this stack has.
+async function elkCrossings({ nodes, edges }) {
+  const out = await new ELK().layout({
+    id: "root",
+    layoutOptions: { "elk.algorithm": "layered", "elk.direction": "RIGHT" },
+    children: nodes,
+    edges: edges.map(([from, to], i) => ({ id: `e${i}`, sources: [from], targets: [to] })),
+  });
+  return crossings(out.edges.map((e) => e.sections.flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => [p.x, p.y]))));
+}
+
+test("layout quality on every seed stack: no overlaps, nothing overflows or leaves the view; no more crossings than ELK's own layout", async () => {
   const seeds = [["luminai", "luminai"], ["functionalfit", "functionalfit/infra"], ["primehub", "primehub"], ["orchesity", "orchesity"], ["fintrack", "fintrack"]];
   const results = {};
   try {
@@ -281,8 +325,11 @@ test("layout quality on every seed stack: no overlaps, nothing overflows or leav
       await click("form button[type=submit]");
       await until(`${name} drawn`, async () => (await js(`return document.querySelector(".stack-name")?.dataset.project`)) && (await js(`return document.querySelectorAll("g.service").length`)) > 0 && (await js(`return document.querySelector("svg.diagram").dataset.layoutSource`)) !== "" && (await js(`return document.querySelector("svg.diagram").dataset.badges`)) === "ready");
       await sleep(600);
-      results[name] = await js(LAYOUT_QUALITY);
-      console.log(`layout ${name}: ${results[name].items} boxes, ${results[name].overlaps.length} overlaps (${results[name].overlaps.join(" ")}), ${results[name].overflow} overflowing names, ${results[name].outside} outside the view, ${results[name].crossings} edge crossings`);
+      const r = await js(LAYOUT_QUALITY);
+      r.crossings = crossings(r.drawn);
+      r.elk = await elkCrossings(r);
+      results[name] = r;
+      console.log(`layout ${name}: ${r.items} boxes, ${r.overlaps.length} overlaps (${r.overlaps.join(" ")}), ${r.overflow} overflowing names, ${r.outside} outside the view, ${r.crossings} edge crossings (ELK's own layered layout of the same ${r.nodes.length} nodes and ${r.edges.length} edges: ${r.elk})`);
       if (name === "functionalfit") await shot("functionalfit");
     }
   } finally {
@@ -297,6 +344,8 @@ test("layout quality on every seed stack: no overlaps, nothing overflows or leav
     assert.equal(r.overflow, 0, `${name}: a service name wider than its box`);
     assert.equal(r.outside, 0, `${name}: after fit everything is in view`);
     assert.deepEqual(r.overlaps, [], `${name}: no two of node boxes, edge badges, group labels, ports and volumes overlap`);
+    assert.ok(r.edges.length > 0 && r.nodes.length > r.edges.length / 4, `${name}: the graph read from the drawing has its edges and boxes (${r.nodes.length} boxes, ${r.edges.length} edges)`);
+    assert.ok(r.crossings <= r.elk, `${name}: the drawing crosses edges ${r.crossings} times, more than ELK's own layered layout of the same graph (${r.elk})`);
   }
 });
 
