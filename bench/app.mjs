@@ -1,7 +1,9 @@
 // Measurements of the desktop app, in the real window on the real engine:
 //   - launch to an interactive diagram of a 7-service stack (WebDriver session creation included),
 //   - idle RSS/PSS of every process of the app (Rust main, WebKit web and network processes) and
-//     their CPU over BENCH_IDLE_SECONDS while watching the running stack,
+//     their CPU over BENCH_IDLE_SECONDS while watching the running stack, after a first open (ELK
+//     ran) and after a later launch (the kept layout), against the peer: a blank WebKitGTK window
+//     (bench/blank-webview.py, the floor under any WebKitGTK app) over the same time,
 //   - diagram layout time (elkjs) for 50 and 200 services,
 //   - the log view with 1M lines: time for a service's million lines to be in the view against
 //     `docker logs -f` reading the same million, memory of every process with them held, and
@@ -149,6 +151,46 @@ async function logBench(app, mainPid) {
   console.log(`  scrolling: frame p50 ${scroll.p50.toFixed(1)} ms, p95 ${scroll.p95.toFixed(1)} ms, max ${scroll.max.toFixed(1)} ms; jump to a random place p50 ${scroll.jump50.toFixed(1)} ms, p95 ${scroll.jump95.toFixed(1)} ms; rows in the page ${scroll.rows}`);
 }
 
+// Idle memory and CPU of a process and its children over `seconds`, each process printed.
+async function idle(root, seconds) {
+  const pids = pidsOf(root);
+  const before = pids.map(ticks);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = pids.map(ticks);
+  let rss = 0, pss = 0, cpu = 0;
+  for (const [i, pid] of pids.entries()) {
+    const r = field(pid, "status", "VmRSS:"), p = field(pid, "smaps_rollup", "Pss:");
+    const c = (after[i] - before[i]) / HZ / seconds * 100;
+    rss += r; pss += p; cpu += c;
+    console.log(`  ${name(pid).padEnd(18)} pid ${String(pid).padEnd(7)} RSS ${(r / 1024).toFixed(1).padStart(6)} MB  PSS ${(p / 1024).toFixed(1).padStart(6)} MB  CPU ${c.toFixed(2)} %`);
+  }
+  return { n: pids.length, rss: rss / 1024, pss: pss / 1024, cpu };
+}
+const idleLine = (what, m) => `${what}, idle over ${IDLE} s, all ${m.n} processes: RSS ${m.rss.toFixed(0)} MB, PSS ${m.pss.toFixed(0)} MB (target < 300 MB), CPU ${m.cpu.toFixed(2)} % (target < 1 %)`;
+
+// The peer for memory: a blank WebKitGTK window, under the same display and the same WebKit
+// setting the app makes (no compositing).
+async function blankWebview() {
+  const py = "/usr/bin/python3";
+  if (spawnSync(py, ["-c", "import gi; gi.require_version('WebKit2', '4.1')"]).status !== 0) {
+    console.log("blank WebKitGTK window: not measured (needs Debian's python3-gi and gir1.2-webkit2-4.1)");
+    return null;
+  }
+  const child = spawn(py, [path.join(path.dirname(new URL(import.meta.url).pathname), "blank-webview.py")],
+    { stdio: "ignore", env: { ...process.env, WEBKIT_DISABLE_COMPOSITING_MODE: "1" } });
+  try {
+    await new Promise((r) => setTimeout(r, 5000));
+    const m = await idle(child.pid, IDLE);
+    console.log(idleLine("blank WebKitGTK window (the peer)", m));
+    return m;
+  } finally {
+    child.kill();
+  }
+}
+const versus = (m, blank) => blank
+  ? `  against the blank WebKitGTK window: RSS ${(m.rss / blank.rss).toFixed(2)}x (+${(m.rss - blank.rss).toFixed(0)} MB), PSS ${(m.pss / blank.pss).toFixed(2)}x (+${(m.pss - blank.pss).toFixed(0)} MB)`
+  : "";
+
 const compose = (dir, ...args) => spawnSync("docker-compose", ["-p", "berthappbench", "-f", path.join(dir, "compose.yaml"), ...args], { stdio: "ignore" });
 
 // Launches the app on the 7-service stack and prints how long it took to an interactive diagram,
@@ -178,32 +220,30 @@ async function launch(label) {
 compose(seven, "up", "-d");
 let app;
 try {
+  const blank = process.env.BENCH_ONLY === "launch" ? null : await blankWebview();
   // The first open of a stack lays it out with ELK; later launches draw the layout kept then.
-  ({ app } = await launch("first open of the stack"));
+  let mainPid;
+  ({ app, mainPid } = await launch("first open of the stack"));
+  if (process.env.BENCH_ONLY !== "launch") {
+    await new Promise((r) => setTimeout(r, 3000));
+    const m = await idle(mainPid, IDLE);
+    console.log(idleLine("after the first open", m));
+    console.log(versus(m, blank));
+  }
   await app.end();
   app = null;
-  let mainPid;
   ({ app, mainPid } = await launch("next launch, same stack"));
-  if (process.env.BENCH_ONLY !== "launch") await measureRest(app, mainPid);
+  if (process.env.BENCH_ONLY !== "launch") await measureRest(app, mainPid, blank);
 } finally {
   if (app) await app.end();
   compose(seven, "down", "-v", "-t", "1");
 }
 
-async function measureRest(app, mainPid) {
+async function measureRest(app, mainPid, blank) {
   await new Promise((r) => setTimeout(r, 3000));
-  const pids = pidsOf(mainPid);
-  const before = pids.map(ticks);
-  await new Promise((r) => setTimeout(r, IDLE * 1000));
-  const after = pids.map(ticks);
-  let rss = 0, pss = 0, cpu = 0;
-  for (const [i, pid] of pids.entries()) {
-    const r = field(pid, "status", "VmRSS:"), p = field(pid, "smaps_rollup", "Pss:");
-    const c = (after[i] - before[i]) / HZ / IDLE * 100;
-    rss += r; pss += p; cpu += c;
-    console.log(`  ${name(pid).padEnd(18)} pid ${String(pid).padEnd(7)} RSS ${(r / 1024).toFixed(1).padStart(6)} MB  PSS ${(p / 1024).toFixed(1).padStart(6)} MB  CPU ${c.toFixed(2)} %`);
-  }
-  console.log(`idle over ${IDLE} s, all ${pids.length} processes: RSS ${(rss / 1024).toFixed(0)} MB, PSS ${(pss / 1024).toFixed(0)} MB (target < 300 MB), CPU ${cpu.toFixed(2)} % (target < 1 %)`);
+  const m = await idle(mainPid, IDLE);
+  console.log(idleLine("next launch", m));
+  console.log(versus(m, blank));
 
   if (process.env.BENCH_ONLY === "idle") return;
   await logBench(app, mainPid);

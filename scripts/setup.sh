@@ -15,6 +15,8 @@ need_pkgs=(
   xvfb xauth webkit2gtk-driver imagemagick xdotool xclip xdg-utils
   # test helpers and benchmarks
   openssl curl hyperfine jq python3 python3-pip
+  # the blank WebKitGTK window that bench/app.mjs measures beside the app
+  python3-gi gir1.2-webkit2-4.1
   # trusted local HTTPS: NSS's certutil (Chromium's and Firefox's stores) and a real browser
   libnss3-tools chromium
 )

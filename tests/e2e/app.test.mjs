@@ -220,6 +220,8 @@ test("a stack whose compose file changed is laid out anew, not drawn from its ol
   };
   try {
     assert.equal(await openIt(1), "elk", "first open");
+    // ELK's worker ends once the layout is done: the next layout starts a new one.
+    await until("ELK's worker ended after the layout", async () => (await js(`return document.querySelector("svg.diagram").dataset.elk`)) === "ended", 15_000);
     await click(`#recent-stacks li[data-path="${stackDir}"] button`);
     await until("the demo again", async () => (await js(`return document.querySelectorAll("g.service").length`)) === 4);
     assert.equal(await openIt(1), "saved", "unchanged: the kept layout");
