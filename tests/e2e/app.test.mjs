@@ -689,7 +689,7 @@ test("accessibility: axe-core finds no serious or critical violation on each mai
   for (const [page, problems] of Object.entries(found)) assert.deepEqual(problems, [], `${page}: ${problems.join("\n")}`);
 });
 
-test("the service drawer: Environment and Inspect tabs, secrets masked until revealed", async () => {
+test("the service drawer: Logs, Environment and Inspect tabs, secrets masked until revealed, one value at a time", async () => {
   await js(`document.activeElement?.blur()`);
   await clickNode("database");
   await until("the database panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "database");
@@ -702,7 +702,22 @@ test("the service drawer: Environment and Inspect tabs, secrets masked until rev
   await click("#tab-environment");
   const env = await until("the environment tab", async () => js(`return document.getElementById("tabpanel-environment")?.textContent`));
   assert.ok(!env.includes("demo-secret"), `environment masked: ${env}`);
+  // One value revealed by itself: the others stay as they were, and it masks again.
+  const row = (k) => js(`return document.querySelector('#tabpanel-environment tr[data-key="' + arguments[0] + '"] td.mono')?.textContent`, k);
+  assert.equal(await js(`return [...document.querySelectorAll("#tabpanel-environment button.reveal-value")].map(b => b.dataset.key).join(",")`), "POSTGRES_PASSWORD", "only the masked value offers reveal");
+  await click('#tabpanel-environment button.reveal-value[data-key="POSTGRES_PASSWORD"]');
+  await until("the password revealed in its row", async () => (await row("POSTGRES_PASSWORD")) === "demo-secret");
+  assert.equal(await row("POSTGRES_USER"), "demo", "the other rows unchanged");
+  await click('#tabpanel-environment button.reveal-value[data-key="POSTGRES_PASSWORD"]');
+  await until("masked again", async () => (await row("POSTGRES_PASSWORD")) === "********");
+  // The Logs tab: this service's log view in the drawer, the one under the diagram steps aside.
+  await click("#tab-logs");
+  await until("database's logs in the drawer", async () => js(`return [...document.querySelectorAll("#tabpanel-logs .log-row")].some(r => r.textContent.includes("ready to accept connections"))`), 20_000);
+  assert.equal(await js(`return document.querySelectorAll("#log-lines").length`), 1, "one log view at a time");
+  assert.equal(await js(`return document.querySelector("#tabpanel-logs .logbar strong").textContent`), "Logs · database", "the drawer's logs are the service's");
+  assert.ok(!(await js(`return [...document.querySelectorAll("#tabpanel-logs .log-row .svc")].some(s => s.textContent !== "database")`)), "and only that service's lines");
   await click("#tab-overview");
+  await until("the log view back under the diagram", async () => js(`return !!document.querySelector(".log-host #log-lines")`));
   await app.keys("\uE00C");
   await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });

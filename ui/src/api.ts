@@ -21,8 +21,9 @@ export const forgetStack = (dir: string) => invoke<void>("forget_stack", { dir }
 
 export const exportDiagram = (session: number, format: "mermaid" | "dot") => invoke<string>("export_diagram", { session, format });
 
-export const serviceEnvironment = (session: number, service: string, reveal: boolean) =>
-  invoke<Record<string, string>>("service_environment", { session, service, reveal });
+/// With `key`, only that variable (one value revealed at a time).
+export const serviceEnvironment = (session: number, service: string, reveal: boolean, key: string | null = null) =>
+  invoke<Record<string, string>>("service_environment", { session, service, reveal, key });
 
 export const serviceInspect = (session: number, service: string, reveal: boolean) =>
   invoke<string>("service_inspect", { session, service, reveal });

@@ -298,21 +298,28 @@ pub fn cancel_action(session: SessionId, sessions: State<'_, AppSessions>) -> bo
         .unwrap_or(false)
 }
 
+/// A service's environment, secrets masked unless `reveal`. With `key`, only that variable: the
+/// drawer reveals one value at a time, and the others never leave Rust unmasked.
 #[tauri::command(async)]
 pub fn service_environment(
     session: SessionId,
     service: String,
     reveal: bool,
+    key: Option<String>,
     sessions: State<'_, AppSessions>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let stack = sessions.get(session)?;
-    Ok(stack
+    let mut env = stack
         .inspect(reveal)
         .services
         .into_iter()
         .find(|s| s.name == service)
         .map(|s| s.environment)
-        .unwrap_or_default())
+        .unwrap_or_default();
+    if let Some(key) = key {
+        env.retain(|k, _| *k == key);
+    }
+    Ok(env)
 }
 
 /// The inspect documents of a service's containers as pretty JSON, secrets masked unless
