@@ -225,7 +225,8 @@ try {
   let mainPid;
   ({ app, mainPid } = await launch("first open of the stack"));
   if (process.env.BENCH_ONLY !== "launch") {
-    await new Promise((r) => setTimeout(r, 3000));
+    // The open-time work (the drift check, the first checks) is over by then.
+  await new Promise((r) => setTimeout(r, 10_000));
     const m = await idle(mainPid, IDLE);
     console.log(idleLine("after the first open", m));
     console.log(versus(m, blank));
@@ -240,7 +241,8 @@ try {
 }
 
 async function measureRest(app, mainPid, blank) {
-  await new Promise((r) => setTimeout(r, 3000));
+  // The open-time work (the drift check, the first checks) is over by then.
+  await new Promise((r) => setTimeout(r, 10_000));
   const m = await idle(mainPid, IDLE);
   console.log(idleLine("next launch", m));
   console.log(versus(m, blank));
