@@ -583,7 +583,7 @@ test("a terminal into a service: a shell in the container, tabs that survive swi
   await until("the panel closed", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
-test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", async () => {
+test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel, arrows move through the diagram's nodes and Enter opens one", async () => {
   await click("#nav-overview");
   await js(`document.activeElement?.blur()`);
   await app.keys("\uE009", "f");
@@ -598,6 +598,18 @@ test("keyboard: Ctrl+F finds in the logs, Escape closes the service panel", asyn
   await until("the app panel", async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === "app");
   await app.keys("\uE00C");
   await until("the panel closed by Escape", async () => !(await js(`return !!document.getElementById("service-panel")`)));
+  // Through the diagram by keys: the leftmost node focused, → moves to a node to its right, and
+  // Enter opens that one's panel.
+  const first = await js(`const gs = [...document.querySelectorAll("g.service")].sort((a, b) => a.dataset.x - b.dataset.x);
+    gs[0].focus(); return { name: gs[0].dataset.service, x: Number(gs[0].dataset.x) }`);
+  assert.equal(await js(`return document.activeElement?.dataset?.service`), first.name, "a node takes the focus");
+  await app.keys("\uE014");
+  const next = await js(`const g = document.activeElement; return g?.matches("g.service") ? { name: g.dataset.service, x: Number(g.dataset.x) } : null`);
+  assert.ok(next && next.name !== first.name && next.x > first.x, `→ moved the focus to a node on the right of ${first.name}: ${JSON.stringify(next)}`);
+  await app.keys("\uE007");
+  await until(`${next.name}'s panel from Enter`, async () => (await js(`return document.getElementById("service-panel")?.dataset.service`)) === next.name);
+  await app.keys("\uE00C");
+  await until("closed again", async () => !(await js(`return !!document.getElementById("service-panel")`)));
 });
 
 test("the Services view, the command palette, and a question before deleting volumes", async () => {

@@ -562,17 +562,10 @@ impl<C: Connector> OpenStack<C> {
             // Only what this run of the container wrote: a restart keeps the old lines, and a
             // fixed problem must not be diagnosed again from them. Each line carries the
             // engine's timestamp so the cut is exact.
-            // A process writes its first lines before the engine records its start, so the
-            // cut is the end of the run before (set when the container ran again since).
             let started = c.started_at.as_deref().and_then(precise_time);
             let finished =
                 get(&["State", "FinishedAt"]).and_then(|v| v.as_str().and_then(precise_time));
-            // Only while it runs again: a process that dies at once can have its end recorded
-            // a moment before its start, and then there is no run before to cut.
-            let cutoff = match (finished, started) {
-                (Some(f), Some(s)) if f < s && c.state == RunState::Running => Some(f),
-                _ => None,
-            };
+            let cutoff = log_cut(finished, started, c.state == RunState::Running);
             let req = LogRequest {
                 tail: Some(60),
                 timestamps: true,
@@ -787,6 +780,25 @@ fn probes_check(probes: &[ProbeView], unprobed: &[String]) -> CheckView {
 }
 
 /// An RFC 3339 time with its fraction of a second, as Unix seconds.
+/// Where the lines of the run before end, in seconds since the epoch: lines stamped at or before
+/// it are not this run's. `None` when there is no run before to cut.
+///
+/// Neither recorded time is the edge itself. The engine stamps a line when its log copier reads
+/// it, which can be a little after it recorded the process's end, so the last lines of the run
+/// before can carry stamps after `FinishedAt` (seen: an nginx that failed on its certificate,
+/// fixed and started again, was diagnosed again from its old line). And a process writes its
+/// first lines before the engine records its start, so this run's first lines can carry stamps
+/// before `StartedAt`. The cut is therefore between the two: a second after the end, or halfway
+/// to the start when that is nearer.
+fn log_cut(finished: Option<f64>, started: Option<f64>, running: bool) -> Option<f64> {
+    match (finished, started) {
+        // Only while it runs again: a process that dies at once can have its end recorded a
+        // moment before its start, and then there is no run before to cut.
+        (Some(f), Some(s)) if f < s && running => Some(f + ((s - f) / 2.0).min(1.0)),
+        _ => None,
+    }
+}
+
 fn precise_time(t: &str) -> Option<f64> {
     let secs = berth_engine::status::parse_rfc3339(t)?;
     let fraction = t
@@ -868,6 +880,22 @@ fn disk_check() -> CheckView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_cut_between_runs_takes_the_late_lines_of_the_last_run_and_none_of_this_one() {
+        // Ended at 100, started again at 110: a line stamped 100.4 (read after the end was
+        // recorded) is the old run's; one at 109.99 (written before the start was recorded)
+        // is this run's.
+        let cut = super::log_cut(Some(100.0), Some(110.0), true).expect("a run before");
+        assert!((100.4..109.99).contains(&cut), "{cut}");
+        // Restarted fast: halfway, so neither side loses its lines.
+        let cut = super::log_cut(Some(100.0), Some(100.2), true).expect("a run before");
+        assert!((cut - 100.1).abs() < 1e-9, "{cut}");
+        // Not running again, or the end recorded after the start: nothing to cut.
+        assert_eq!(super::log_cut(Some(100.0), Some(110.0), false), None);
+        assert_eq!(super::log_cut(Some(100.3), Some(100.0), true), None);
+        assert_eq!(super::log_cut(None, Some(100.0), true), None);
+    }
+
     #[test]
     fn a_start_time_keeps_its_fraction() {
         let t = super::precise_time("2026-12-04T02:10:56.25Z").expect("time");
