@@ -728,6 +728,15 @@ test("the service drawer: Logs, Environment and Inspect tabs, secrets masked unt
   assert.equal(await js(`return document.querySelectorAll("#log-lines").length`), 1, "one log view at a time");
   assert.equal(await js(`return document.querySelector("#tabpanel-logs .logbar strong").textContent`), "Logs · database", "the drawer's logs are the service's");
   assert.ok(!(await js(`return [...document.querySelectorAll("#tabpanel-logs .log-row .svc")].some(s => s.textContent !== "database")`)), "and only that service's lines");
+  // Through the Logs view and back: one log view at a time, and the drawer's still follows.
+  await click("#nav-logs");
+  await until("the full log view, alone", async () => js(`return document.querySelectorAll("#log-lines").length === 1 && !!document.querySelector(".log-host #log-lines")`));
+  await click("#nav-overview");
+  await until("the drawer's log view again", async () => js(`return document.querySelectorAll("#log-lines").length === 1 && !!document.querySelector("#tabpanel-logs #log-lines")`));
+  const db = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=database"], { encoding: "utf8" }).trim();
+  // PostgreSQL writes a RAISE LOG to its server log, stderr (the computed 42 is only in that line).
+  execFileSync("docker", ["exec", db, "psql", "-U", "demo", "-d", "demo", "-c", "DO $$ BEGIN RAISE LOG 'drawer-follows-%', 6*7; END $$"]);
+  await until("a new line of database in the drawer", async () => js(`return [...document.querySelectorAll("#tabpanel-logs .log-row")].some(r => r.textContent.includes("drawer-follows-42"))`), 20_000);
   await click("#tab-overview");
   await until("the log view back under the diagram", async () => js(`return !!document.querySelector(".log-host #log-lines")`));
   await app.keys("\uE00C");
