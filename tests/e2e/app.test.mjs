@@ -158,16 +158,17 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
   const edgeEnd = () => js(`const l = document.querySelector('g.edge[data-edge="svc:app>svc:redis"] line'); return [Number(l.getAttribute("x2")), Number(l.getAttribute("y2"))]`);
   const [x0, y0] = await where();
   const [ex0, ey0] = await edgeEnd();
+  // The diagram is fitted to the canvas: a pointer's pixels are diagram units over the zoom
+  // at the time of the drag (the view may fit again after it, as the toolbar changes).
+  const k = await js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
   assert.equal(await js(`return document.querySelector("svg.diagram").dataset.layoutSource`), "elk", "a fresh profile lays the stack out");
   await js(`const g = document.querySelector('g.service[data-service="redis"]');
     const r = g.querySelector("rect").getBoundingClientRect();
     const at = (type, dx, dy) => g.dispatchEvent(new PointerEvent(type, { bubbles: true, clientX: r.x + 10 + dx, clientY: r.y + 10 + dy, pointerId: 1, button: 0, isPrimary: true }));
     at("pointerdown", 0, 0); at("pointermove", 30, 40); at("pointermove", 60, 90); at("pointerup", 60, 90);`);
   const near = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 0.01);
-  // The diagram is fitted to the canvas: a pointer's pixels are diagram units over the zoom.
-  const k = await js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
   const [mx, my] = [60 / k, 90 / k];
-  assert.ok(near(await where(), [x0 + mx, y0 + my]), "the node follows the pointer");
+  assert.ok(near(await where(), [x0 + mx, y0 + my]), `the node follows the pointer: ${await where()} vs ${[x0 + mx, y0 + my]}`);
   const [ex1, ey1] = await edgeEnd();
   const onBorder = (x, y, [bx, by]) => x >= bx - 0.01 && x <= bx + 170.01 && y >= by - 0.01 && y <= by + 54.01 &&
     [Math.abs(x - bx), Math.abs(x - bx - 170), Math.abs(y - by), Math.abs(y - by - 54)].some((d) => d < 0.01);
@@ -289,7 +290,8 @@ const LAYOUT_QUALITY = `
   const drawn = [...document.querySelectorAll("g.edge > line:not(.hit)")].map(l => [[+l.getAttribute("x1"), +l.getAttribute("y1")], [+l.getAttribute("x2"), +l.getAttribute("y2")]]);
   const nodes = [...document.querySelectorAll("[data-box]")].map(g => { const r = g.querySelector("rect"); return { id: g.dataset.box, width: +r.getAttribute("width"), height: +r.getAttribute("height") }; });
   const edges = [...document.querySelectorAll("g.edge")].map(g => g.dataset.edge.split(">"));
-  return { items: items.length, overlaps, overflow, outside, drawn, nodes, edges };`;
+  const scale = +document.querySelector("svg.diagram").dataset.scale;
+  return { items: items.length, overlaps, overflow, outside, drawn, nodes, edges, scale };`;
 
 // Crossings between polylines: two segments of different edges that properly cross (ends that
 // meet at a shared box are not a crossing; a segment along another is not either).
@@ -331,7 +333,7 @@ test("layout quality on every seed stack: no overlaps, nothing overflows or leav
       r.crossings = crossings(r.drawn);
       r.elk = await elkCrossings(r);
       results[name] = r;
-      console.log(`layout ${name}: ${r.items} boxes, ${r.overlaps.length} overlaps (${r.overlaps.join(" ")}), ${r.overflow} overflowing names, ${r.outside} outside the view, ${r.crossings} edge crossings (ELK's own layered layout of the same ${r.nodes.length} nodes and ${r.edges.length} edges: ${r.elk})`);
+      console.log(`layout ${name}: ${r.items} boxes, ${r.overlaps.length} overlaps (${r.overlaps.join(" ")}), ${r.overflow} overflowing names, ${r.outside} outside the view, ${r.crossings} edge crossings (ELK's own layered layout of the same ${r.nodes.length} nodes and ${r.edges.length} edges: ${r.elk}); fitted at ${r.scale.toFixed(2)}×`);
       if (name === "functionalfit") await shot("functionalfit");
     }
   } finally {
