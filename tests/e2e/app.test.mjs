@@ -156,8 +156,12 @@ test("the diagram exports as SVG, PNG and Mermaid files through the native save 
 test("a dragged node stays where it was put, in SQLite, until Auto layout", async () => {
   const where = () => js(`const g = document.querySelector('g.service[data-service="redis"]'); return [Number(g.dataset.x), Number(g.dataset.y)]`);
   const edgeEnd = () => js(`const l = document.querySelector('g.edge[data-edge="svc:app>svc:redis"] line'); return [Number(l.getAttribute("x2")), Number(l.getAttribute("y2"))]`);
+  // redis's volume is a chip under it, and goes where it goes.
+  const chip = () => js(`const r = document.querySelector('g.volume[data-volume="redisdata"] rect'); return r ? [Number(r.getAttribute("x")), Number(r.getAttribute("y"))] : null`);
   const [x0, y0] = await where();
   const [ex0, ey0] = await edgeEnd();
+  const c0 = await chip();
+  assert.ok(c0 && Math.abs(c0[0] - x0) < 0.01 && c0[1] > y0 + 54, `redis's volume is drawn right under it: ${c0} for redis at ${[x0, y0]}`);
   // The diagram is fitted to the canvas: a pointer's pixels are diagram units over the zoom
   // at the time of the drag (the view may fit again after it, as the toolbar changes).
   const k = await js(`return Number(document.querySelector("svg.diagram").dataset.scale)`);
@@ -169,6 +173,7 @@ test("a dragged node stays where it was put, in SQLite, until Auto layout", asyn
   const near = (a, b) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 0.01);
   const [mx, my] = [60 / k, 90 / k];
   assert.ok(near(await where(), [x0 + mx, y0 + my]), `the node follows the pointer: ${await where()} vs ${[x0 + mx, y0 + my]}`);
+  assert.ok(near(await chip(), [c0[0] + mx, c0[1] + my]), `its volume chip moves with it: ${await chip()} from ${c0}`);
   const [ex1, ey1] = await edgeEnd();
   const onBorder = (x, y, [bx, by]) => x >= bx - 0.01 && x <= bx + 170.01 && y >= by - 0.01 && y <= by + 54.01 &&
     [Math.abs(x - bx), Math.abs(x - bx - 170), Math.abs(y - by), Math.abs(y - by - 54)].some((d) => d < 0.01);
