@@ -69,12 +69,13 @@ async function answerDialog(title, steps) {
 }
 const saveAs = (title, file) => answerDialog(title, [["key", "ctrl+a"], ["type", "--delay", "10", file], ["key", "Return"]]);
 
-function appContainer() {
-  return execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=app"], { encoding: "utf8" }).trim();
+// The running container of one of the demo's services, by compose's labels.
+function containerOf(service) {
+  return execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).trim();
 }
 // Lines written to PID 1's stdout land in the container's log, as if the service printed them.
 function appPrints(shell) {
-  execFileSync("docker", ["exec", appContainer(), "sh", "-c", `${shell} > /proc/1/fd/1`]);
+  execFileSync("docker", ["exec", containerOf("app"), "sh", "-c", `${shell} > /proc/1/fd/1`]);
 }
 
 const statuses = () =>
@@ -577,7 +578,7 @@ test("a terminal into a service: a shell in the container, tabs that survive swi
   const second = await until("a terminal in database", async () => js(`return document.querySelector('.term-host[data-service="database"][data-terminal]')?.dataset.key ?? false`), 20_000);
   assert.equal(await currentTerminal(), second, "the new tab is shown");
   assert.equal(await js(`return document.querySelectorAll(".term-tab").length`), 2, "two tabs");
-  const dbContainer = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=database"], { encoding: "utf8" }).trim();
+  const dbContainer = containerOf("database");
   const shells = () => execFileSync("docker", ["top", dbContainer, "-o", "pid,args"], { encoding: "utf8" }).split("\n").filter((l) => /^\s*\d+\s+(ba)?sh$/.test(l)).length;
   await until("the database terminal's shell runs", async () => shells() === 1, 10_000);
   await click(`.term-tab.current button.close`);
@@ -677,7 +678,7 @@ test("a service whose settings changed in the files says it needs a recreate, an
     await click('#services-table button.recreate[data-service="redis"]');
     await until("redis recreated and the mark gone", async () =>
       js(`return !document.querySelector('#services-table tr[data-service="redis"] .drift-pill') && document.querySelector('#services-table tr[data-service="redis"] .pill').dataset.state === "running"`), 60_000);
-    const id = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=redis"], { encoding: "utf8" }).trim();
+    const id = containerOf("redis");
     const cmd = execFileSync("docker", ["inspect", "--format", "{{json .Config.Cmd}}", id], { encoding: "utf8" });
     assert.match(cmd, /96mb/, `the new container runs the edited command: ${cmd}`);
   } finally {
@@ -740,7 +741,7 @@ test("the service drawer: Logs, Environment and Inspect tabs, secrets masked unt
   await until("the full log view, alone", async () => js(`return document.querySelectorAll("#log-lines").length === 1 && !!document.querySelector(".log-host #log-lines")`));
   await click("#nav-overview");
   await until("the drawer's log view again", async () => js(`return document.querySelectorAll("#log-lines").length === 1 && !!document.querySelector("#tabpanel-logs #log-lines")`));
-  const db = execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=com.docker.compose.service=database"], { encoding: "utf8" }).trim();
+  const db = containerOf("database");
   // PostgreSQL writes a RAISE LOG to its server log, stderr (the computed 42 is only in that line).
   execFileSync("docker", ["exec", db, "psql", "-U", "demo", "-d", "demo", "-c", "DO $$ BEGIN RAISE LOG 'drawer-follows-%', 6*7; END $$"]);
   await until("a new line of database in the drawer", async () => js(`return [...document.querySelectorAll("#tabpanel-logs .log-row")].some(r => r.textContent.includes("drawer-follows-42"))`), 20_000);
